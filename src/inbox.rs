@@ -1,0 +1,319 @@
+//! The inbox loop: watches one mailbox folder and brings every new message into the store.
+//!
+//! Per connection: log in, select the folder, note its UIDVALIDITY, then repeat: fetch every UID
+//! above the last stored one (`BODY.PEEK[]`, so nothing is flagged), store each message, process
+//! what is stored, move what is processed, and wait with IDLE (or poll). Any error drops the
+//! connection and reconnects with backoff; the catch-up fetch after each reconnect picks up
+//! whatever arrived in between.
+//!
+//! **Invariant:** a message is committed to the store before it is flagged or moved on the
+//! server, so a crash at any point loses nothing; the store's unique keys make re-fetching harmless.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use async_imap::extensions::idle::IdleResponse;
+use futures::TryStreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::imap::{self, ImapSession};
+use crate::intake::{self, Intake};
+use crate::store::{IncomingMessage, Recorded};
+
+/// How many messages are fetched per command, bounding memory during a backlog.
+const FETCH_BATCH: usize = 20;
+/// How long the server gets to answer DONE before the connection is given up.
+const DONE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Watches the mailbox until cancelled, reconnecting with backoff after any failure.
+pub async fn inbox_loop(intake: Intake, cancel: CancellationToken) {
+    let mailbox = intake.mailbox.name.clone();
+    let folder = intake.mailbox.imap.folder.clone();
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let started = std::time::Instant::now();
+        let result = watch(&intake, &cancel).await;
+        let now = intake.clock.now();
+        let _ = intake
+            .store
+            .set_connection_state(&mailbox, &folder, false, "disconnected", now)
+            .await;
+        match result {
+            Ok(()) => return,
+            Err(err) => {
+                let message = format!("{err:#}");
+                tracing::warn!(mailbox = %mailbox, error = %message, retry_in = ?backoff, "IMAP connection lost");
+                let _ = intake
+                    .store
+                    .record_event("warn", Some(&mailbox), &format!("IMAP: {message}"), now)
+                    .await;
+            }
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            backoff = Duration::from_secs(1);
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(300));
+    }
+}
+
+/// One connection's life. Returns Ok only when cancelled.
+async fn watch(intake: &Intake, cancel: &CancellationToken) -> Result<()> {
+    let config = &intake.mailbox.imap;
+    let limit = config.command_timeout();
+    let mut session = imap::connect(config).await?;
+    let capabilities = timed(limit, "CAPABILITY", session.capabilities()).await?;
+    let has_idle = capabilities.has_str("IDLE");
+    let has_move = capabilities.has_str("MOVE");
+    for folder in [&config.processed_folder, &config.quarantine_folder] {
+        // Creating an existing folder fails; that is the normal case.
+        let _ = timed(limit, "CREATE", session.create(folder)).await;
+    }
+    let selected = timed(limit, "SELECT", session.select(&config.folder)).await?;
+    let uid_validity = selected
+        .uid_validity
+        .context("the server gave no UIDVALIDITY for the folder")?;
+    let store = &intake.store;
+    let name = &intake.mailbox.name;
+    if let Some((known, _)) = store.mailbox_state(name, &config.folder).await?
+        && known != uid_validity
+    {
+        tracing::warn!(mailbox = %name, old = known, new = uid_validity, "UIDVALIDITY changed; re-reading the folder, known messages are recognised by Message-ID");
+        store
+            .record_event(
+                "warn",
+                Some(name),
+                &format!("UIDVALIDITY changed from {known} to {uid_validity}"),
+                intake.clock.now(),
+            )
+            .await?;
+    }
+    store
+        .set_uid_validity(name, &config.folder, uid_validity, intake.clock.now())
+        .await?;
+    store
+        .set_connection_state(name, &config.folder, true, "connected", intake.clock.now())
+        .await?;
+    tracing::info!(mailbox = %name, folder = %config.folder, uid_validity, idle = has_idle, "watching");
+
+    loop {
+        catch_up(intake, &mut session, uid_validity).await?;
+        intake::process_pending(intake).await?;
+        move_processed(intake, &mut session, uid_validity, has_move).await?;
+        if cancel.is_cancelled() {
+            let _ = timed(Duration::from_secs(5), "LOGOUT", session.logout()).await;
+            return Ok(());
+        }
+        if has_idle {
+            session = idle(intake, session, cancel).await?;
+        } else {
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                _ = tokio::time::sleep(Duration::from_secs(config.poll_secs)) => {}
+            }
+            timed(limit, "NOOP", session.noop()).await?;
+        }
+    }
+}
+
+/// Waits in IDLE until the server reports something, the IDLE period ends, or shutdown.
+async fn idle(
+    intake: &Intake,
+    session: ImapSession,
+    cancel: &CancellationToken,
+) -> Result<ImapSession> {
+    let config = &intake.mailbox.imap;
+    let mut handle = session.idle();
+    timed(config.command_timeout(), "IDLE", handle.init()).await?;
+    let (wait, stop) = handle.wait_with_timeout(Duration::from_secs(config.idle_secs));
+    // The crate's own timer resets on every server keepalive, so it may never fire; this one
+    // bounds the whole wait.
+    let deadline =
+        tokio::time::sleep(Duration::from_secs(config.idle_secs) + Duration::from_secs(5));
+    let outcome = tokio::select! {
+        r = wait => Some(r),
+        _ = cancel.cancelled() => None,
+        _ = deadline => None,
+    };
+    drop(stop);
+    match outcome {
+        Some(Ok(IdleResponse::NewData(_))) => {
+            tracing::debug!(mailbox = %intake.mailbox.name, "IDLE: new data");
+        }
+        Some(Ok(_)) | None => {}
+        Some(Err(err)) => return Err(anyhow::Error::new(err).context("IDLE failed")),
+    }
+    let session = tokio::time::timeout(DONE_TIMEOUT, handle.done())
+        .await
+        .map_err(|_| anyhow::anyhow!("IMAP DONE timed out"))?
+        .context("ending IDLE")?;
+    let now = intake.clock.now();
+    intake
+        .store
+        .set_connection_state(
+            &intake.mailbox.name,
+            &config.folder,
+            true,
+            &format!(
+                "idle ended {}",
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+            now,
+        )
+        .await?;
+    Ok(session)
+}
+
+/// Fetches and stores every message above the last stored UID.
+async fn catch_up(intake: &Intake, session: &mut ImapSession, uid_validity: u32) -> Result<()> {
+    let config = &intake.mailbox.imap;
+    let limit = config.command_timeout();
+    let name = &intake.mailbox.name;
+    let last = intake
+        .store
+        .mailbox_state(name, &config.folder)
+        .await?
+        .map(|(_, last)| last)
+        .unwrap_or(0);
+    let found = timed(
+        limit,
+        "UID SEARCH",
+        session.uid_search(format!("UID {}:*", last.saturating_add(1))),
+    )
+    .await?;
+    // "n:*" always includes the highest UID, even when it is below n.
+    let uids: BTreeSet<u32> = found.into_iter().filter(|uid| *uid > last).collect();
+    if uids.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(mailbox = %name, count = uids.len(), "fetching new mail");
+    let uids: Vec<u32> = uids.into_iter().collect();
+    for batch in uids.chunks(FETCH_BATCH) {
+        let set = batch
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let fetched: Vec<_> = timed(limit, "UID FETCH", async {
+            session
+                .uid_fetch(&set, "(UID RFC822.SIZE BODY.PEEK[])")
+                .await?
+                .try_collect()
+                .await
+        })
+        .await?;
+        let mut fetched: Vec<_> = fetched
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.body()?)))
+            .collect();
+        fetched.sort_by_key(|(uid, _)| *uid);
+        for (uid, raw) in fetched {
+            let headers = intake::peek_headers(raw);
+            let message = IncomingMessage {
+                mailbox: name,
+                uid_validity,
+                uid,
+                message_id: headers.message_id,
+                sender: headers.sender,
+                subject: headers.subject,
+                raw,
+            };
+            match intake
+                .store
+                .record_message(&config.folder, &message, intake.clock.now())
+                .await?
+            {
+                Recorded::New(id) => {
+                    tracing::info!(mailbox = %name, uid, id, message_id = ?message.message_id, "stored")
+                }
+                Recorded::Duplicate(id) => {
+                    tracing::info!(mailbox = %name, uid, id, message_id = ?message.message_id, "already stored; not processed again")
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Moves processed mail to the processed folder and refused mail to quarantine.
+async fn move_processed(
+    intake: &Intake,
+    session: &mut ImapSession,
+    uid_validity: u32,
+    has_move: bool,
+) -> Result<()> {
+    let config = &intake.mailbox.imap;
+    let limit = config.command_timeout();
+    let pending = intake.store.messages_to_move(&intake.mailbox.name).await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    for quarantined in [false, true] {
+        let target = if quarantined {
+            &config.quarantine_folder
+        } else {
+            &config.processed_folder
+        };
+        let group: Vec<_> = pending
+            .iter()
+            .filter(|p| p.quarantined == quarantined)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        let mut uids = Vec::new();
+        for item in &group {
+            if item.uid_validity == uid_validity {
+                uids.push(item.uid);
+            } else if let Some(id) = &item.message_id {
+                // Stored under an older UIDVALIDITY: find it again by its Message-ID.
+                let query = format!("HEADER Message-ID \"{}\"", id.replace(['"', '\\'], ""));
+                let found = timed(limit, "UID SEARCH", session.uid_search(query)).await?;
+                uids.extend(found);
+            }
+        }
+        if !uids.is_empty() {
+            let set = uids
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            if has_move {
+                timed(limit, "UID MOVE", session.uid_mv(&set, target)).await?;
+            } else {
+                timed(limit, "UID COPY", session.uid_copy(&set, target)).await?;
+                timed(limit, "UID STORE", async {
+                    session
+                        .uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
+                        .await?
+                        .try_collect::<Vec<_>>()
+                        .await
+                })
+                .await?;
+                timed(limit, "EXPUNGE", async {
+                    session.expunge().await?.try_collect::<Vec<_>>().await
+                })
+                .await?;
+            }
+        }
+        let ids: Vec<i64> = group.iter().map(|p| p.id).collect();
+        intake.store.mark_moved(&ids).await?;
+        tracing::info!(mailbox = %intake.mailbox.name, count = ids.len(), folder = %target, "moved");
+    }
+    Ok(())
+}
+
+/// Runs one IMAP command under a timeout: a silent server must not hang the watcher.
+async fn timed<T, F>(limit: Duration, what: &str, fut: F) -> Result<T>
+where
+    F: std::future::Future<Output = async_imap::error::Result<T>>,
+{
+    match tokio::time::timeout(limit, fut).await {
+        Ok(result) => result.with_context(|| format!("IMAP {what} failed")),
+        Err(_) => anyhow::bail!("IMAP {what} timed out after {limit:?}"),
+    }
+}

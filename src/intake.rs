@@ -1,0 +1,329 @@
+//! Intake: turning a stored message into what Clerk understood of it, and the mail that causes.
+//!
+//! The work that reads untrusted bytes runs on a blocking thread under a time limit, so a hostile
+//! or merely huge document cannot stall the daemon; a message that makes it panic or time out is
+//! quarantined once, not retried in a loop. Everything a message leads to (its documents, the
+//! receipt to its sender) is committed in one transaction together with the "processed" mark.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use mail_parser::MimeHeaders;
+use tokio::sync::Notify;
+
+use crate::clock::Clock;
+use crate::config::{IntakeConfig, MailboxConfig};
+use crate::outgoing::{self, TextMail};
+use crate::receipt::{self, FileReport, MessageReport};
+use crate::store::{self, MessageOutcome, NewDocument, OutgoingMail, Store, StoredMessage};
+
+/// Everything the intake of one mailbox needs.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    pub mailbox: MailboxConfig,
+    pub settings: IntakeConfig,
+    pub store: Store,
+    pub clock: Clock,
+    /// Wakes the outbox loop when mail was queued.
+    pub outbox_wake: Arc<Notify>,
+}
+
+/// The few headers the store indexes a message by.
+#[derive(Debug, Clone, Default)]
+pub struct Headers {
+    pub message_id: Option<String>,
+    pub sender: Option<String>,
+    pub subject: Option<String>,
+}
+
+/// Reads only the header block (bounded), for indexing before anything else is parsed.
+pub fn peek_headers(raw: &[u8]) -> Headers {
+    let end = find_header_end(raw).unwrap_or(raw.len().min(64 * 1024));
+    let Some(message) = mail_parser::MessageParser::new().parse_headers(&raw[..end]) else {
+        return Headers::default();
+    };
+    Headers {
+        message_id: message.message_id().map(str::to_string),
+        sender: message
+            .from()
+            .and_then(|f| f.first())
+            .and_then(|a| a.address())
+            .map(str::to_string),
+        subject: message
+            .subject()
+            .map(|s| outgoing::clean_header_text(s, 300)),
+    }
+}
+
+fn find_header_end(raw: &[u8]) -> Option<usize> {
+    let limit = raw.len().min(256 * 1024);
+    raw[..limit]
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+        .or_else(|| {
+            raw[..limit]
+                .windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|p| p + 2)
+        })
+}
+
+/// Processes every stored message of the mailbox that is not processed yet.
+pub async fn process_pending(intake: &Intake) -> Result<usize> {
+    let mut done = 0;
+    loop {
+        let batch = intake
+            .store
+            .messages_to_process(&intake.mailbox.name, 20)
+            .await?;
+        if batch.is_empty() {
+            return Ok(done);
+        }
+        for message in batch {
+            process_one(intake, message).await?;
+            done += 1;
+        }
+        intake.outbox_wake.notify_one();
+    }
+}
+
+async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
+    let limit = Duration::from_secs(intake.settings.parse_timeout_secs);
+    let max_bytes = intake.settings.max_message_bytes;
+    let raw = message.raw.clone();
+    let reading = tokio::task::spawn_blocking(move || understand(&raw, max_bytes));
+    let now = intake.clock.now();
+    let report = match tokio::time::timeout(limit, reading).await {
+        Ok(Ok(report)) => report,
+        Ok(Err(join_error)) => {
+            return quarantine(
+                intake,
+                &message,
+                &format!("reading it crashed: {join_error}"),
+            )
+            .await;
+        }
+        Err(_) => {
+            return quarantine(
+                intake,
+                &message,
+                &format!("reading it took longer than {} s", limit.as_secs()),
+            )
+            .await;
+        }
+    };
+    if let Some(reason) = &report.refusal {
+        return quarantine(intake, &message, reason).await;
+    }
+    let mut outgoing = Vec::new();
+    if intake.settings.send_receipts
+        && let Some(mail) = receipt_mail(intake, &message, &report)?
+    {
+        outgoing.push(mail);
+    }
+    let documents: Vec<NewDocument> = Vec::new();
+    let summary = format!("{} file(s) seen", report.files.len());
+    intake
+        .store
+        .complete_message(
+            message.id,
+            MessageOutcome::Processed,
+            &summary,
+            &documents,
+            &outgoing,
+            now,
+        )
+        .await?;
+    tracing::info!(mailbox = %intake.mailbox.name, id = message.id, message_id = ?message.message_id, files = report.files.len(), receipts = outgoing.len(), "processed");
+    Ok(())
+}
+
+async fn quarantine(intake: &Intake, message: &StoredMessage, reason: &str) -> Result<()> {
+    tracing::warn!(mailbox = %intake.mailbox.name, id = message.id, message_id = ?message.message_id, %reason, "quarantined");
+    let now = intake.clock.now();
+    intake
+        .store
+        .record_event(
+            "warn",
+            Some(&intake.mailbox.name),
+            &format!(
+                "message {} quarantined: {reason}",
+                message.message_id.as_deref().unwrap_or("(no Message-ID)")
+            ),
+            now,
+        )
+        .await?;
+    intake
+        .store
+        .complete_message(
+            message.id,
+            MessageOutcome::Quarantined,
+            reason,
+            &[],
+            &[],
+            now,
+        )
+        .await
+}
+
+/// Reads a whole message: who sent it, and what files it carries. Runs on a blocking thread.
+pub fn understand(raw: &[u8], max_bytes: usize) -> MessageReport {
+    if raw.len() > max_bytes {
+        return MessageReport::refused(format!(
+            "the message is {} bytes, above the limit of {max_bytes}",
+            raw.len()
+        ));
+    }
+    let Some(message) = mail_parser::MessageParser::default().parse(raw) else {
+        return MessageReport::refused("the message could not be parsed as mail".into());
+    };
+    let from = message
+        .from()
+        .and_then(|f| f.first())
+        .and_then(|a| Some((a.name().map(str::to_string), a.address()?.to_string())));
+    let mut files = Vec::new();
+    if let Some(body) = message.body_text(0)
+        && !body.trim().is_empty()
+    {
+        files.push(FileReport {
+            name: receipt::BODY_NAME.into(),
+            description: format!("{} characters of text", body.chars().count()),
+        });
+    }
+    for part in message.attachments() {
+        let name = part
+            .attachment_name()
+            .map(|n| outgoing::clean_header_text(n, 200))
+            .unwrap_or_else(|| "(unnamed attachment)".into());
+        let content_type = part
+            .content_type()
+            .map(|ct| match ct.subtype() {
+                Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                None => ct.ctype().to_string(),
+            })
+            .unwrap_or_else(|| "application/octet-stream".into());
+        files.push(FileReport {
+            name,
+            description: format!("{content_type}, {} bytes", part.contents().len()),
+        });
+    }
+    MessageReport {
+        from,
+        subject: message
+            .subject()
+            .map(|s| outgoing::clean_header_text(s, 200)),
+        auto_submitted: is_automatic(&message),
+        files,
+        refusal: None,
+    }
+}
+
+/// Mail from robots (bounces, auto-replies, lists) gets no receipt: two robots must not talk.
+fn is_automatic(message: &mail_parser::Message<'_>) -> bool {
+    let header = |name: &str| {
+        message
+            .header_raw(name)
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    let auto = header("Auto-Submitted").is_some_and(|v| v != "no");
+    let bulk = header("Precedence").is_some_and(|v| v == "bulk" || v == "list" || v == "junk");
+    let list = header("List-Id").is_some();
+    let daemon = message
+        .from()
+        .and_then(|f| f.first())
+        .and_then(|a| a.address())
+        .is_some_and(|a| {
+            let local = a.split('@').next().unwrap_or("").to_ascii_lowercase();
+            local == "mailer-daemon"
+                || local == "postmaster"
+                || local.starts_with("noreply")
+                || local.starts_with("no-reply")
+        });
+    auto || bulk || list || daemon
+}
+
+fn receipt_mail(
+    intake: &Intake,
+    message: &StoredMessage,
+    report: &MessageReport,
+) -> Result<Option<OutgoingMail>> {
+    let Some((name, address)) = &report.from else {
+        return Ok(None);
+    };
+    if report.auto_submitted || address.eq_ignore_ascii_case(&intake.mailbox.address) {
+        return Ok(None);
+    }
+    let Ok(to) = outgoing::mailbox(name.as_deref(), address) else {
+        tracing::warn!(mailbox = %intake.mailbox.name, id = message.id, "sender address unusable; no receipt");
+        return Ok(None);
+    };
+    let key = store::message_key(message.message_id.as_deref(), &message.raw);
+    let from = outgoing::mailbox(Some(&intake.mailbox.display_name), &intake.mailbox.address)?;
+    let subject = receipt::subject(report.subject.as_deref());
+    let mail = TextMail {
+        dedupe_key: format!("receipt:{}:{key}", intake.mailbox.name),
+        kind: "receipt",
+        mailbox_name: &intake.mailbox.name,
+        from,
+        to: vec![to],
+        subject: &subject,
+        body: receipt::body(report),
+        in_reply_to: message.message_id.as_deref(),
+        date: intake.clock.now(),
+    }
+    .render()?;
+    Ok(Some(mail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAIL: &[u8] = b"From: Anna Fransson <anna@example.org>\r\n\
+To: clerk@example.org\r\n\
+Subject: =?utf-8?q?Protokoll_fr=C3=A5n_m=C3=B6tet?=\r\n\
+Message-ID: <m1@example.org>\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/mixed; boundary=b\r\n\
+\r\n\
+--b\r\n\
+Content-Type: text/plain; charset=utf-8\r\n\
+\r\n\
+Hej, h\xc3\xa4r \xc3\xa4r protokollet.\r\n\
+--b\r\n\
+Content-Type: text/plain; name=protokoll.txt\r\n\
+Content-Disposition: attachment; filename=protokoll.txt\r\n\
+\r\n\
+Kommunalt forum 2018-05-02\r\n\
+--b--\r\n";
+
+    #[test]
+    fn headers_are_peeked_without_reading_the_body() {
+        let headers = peek_headers(MAIL);
+        assert_eq!(headers.message_id.as_deref(), Some("m1@example.org"));
+        assert_eq!(headers.sender.as_deref(), Some("anna@example.org"));
+        assert_eq!(headers.subject.as_deref(), Some("Protokoll från mötet"));
+    }
+
+    #[test]
+    fn understand_lists_body_and_attachment() {
+        let report = understand(MAIL, 1 << 20);
+        assert!(report.refusal.is_none());
+        assert_eq!(report.files.len(), 2, "{:?}", report.files);
+        assert_eq!(report.files[1].name, "protokoll.txt");
+        assert!(!report.auto_submitted);
+        assert_eq!(
+            report.from.as_ref().map(|f| f.1.as_str()),
+            Some("anna@example.org")
+        );
+    }
+
+    #[test]
+    fn oversized_and_automatic_mail() {
+        assert!(understand(MAIL, 10).refusal.is_some());
+        let bounce = [b"Auto-Submitted: auto-replied\r\n".as_slice(), MAIL].concat();
+        assert!(understand(&bounce, 1 << 20).auto_submitted);
+    }
+}

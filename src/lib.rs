@@ -1,0 +1,29 @@
+//! Clerk: a meeting clerk that lives in a mailbox.
+//!
+//! Secretaries mail it agendas and draft minutes; Clerk reads them, answers with what it
+//! understood, and (as it grows) sends invitations, approval requests and reminders.
+//!
+//! # Layout
+//! - [`config`]: the TOML configuration, validated once; secrets from files or the environment.
+//! - [`daemon`]: starts one [`inbox`] loop and one [`outbox`] loop per mailbox, stops them.
+//! - [`imap`]: connecting and logging in (TLS, STARTTLS, verified certificates).
+//! - [`inbox`]: watching a folder (IDLE), storing each message, then moving it.
+//! - [`intake`]: reading a stored message and deciding what mail it causes.
+//! - [`receipt`]: the text of the reply every sender gets.
+//! - [`outgoing`]: rendering outgoing mail to the exact bytes the outbox keeps.
+//! - [`outbox`]: sending the outbox over SMTP, with retries.
+//! - [`store`]: the database (SQLite or PostgreSQL), the source of truth.
+//! - [`status`]: what `clerk status` prints.
+//! - [`clock`]: the daemon's notion of now (fixed for demos and tests).
+
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod imap;
+pub mod inbox;
+pub mod intake;
+pub mod outbox;
+pub mod outgoing;
+pub mod receipt;
+pub mod status;
+pub mod store;

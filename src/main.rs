@@ -1,0 +1,236 @@
+//! The `clerk` command: parses the command line, sets up logging, loads the configuration and
+//! hands over to the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use clerk::clock::Clock;
+use clerk::config::{self, Config};
+use clerk::store::Store;
+
+/// Clerk, a meeting clerk that lives in a mailbox.
+///
+/// Secretaries mail it agendas and draft minutes; Clerk reads them and answers with what it
+/// understood.
+///
+/// Exit codes: 0 success, 1 failure while running, 2 bad command line or configuration.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Cli {
+    /// The configuration file.
+    #[arg(
+        long,
+        short,
+        env = "CLERK_CONFIG",
+        global = true,
+        default_value = "/etc/clerk/clerk.toml"
+    )]
+    config: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: watch every configured mailbox and send what is due, until SIGTERM.
+    Run,
+    /// Check the configuration file and the secrets it names, then exit.
+    CheckConfig,
+    /// Read a document or a whole .eml offline (no server needed) and print what was understood.
+    Ingest {
+        /// The file to read, or - for standard input.
+        file: PathBuf,
+        /// Print JSON instead of a summary.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show the mailboxes (last UID, connection), the outbox queue and recent problems.
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Database maintenance.
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
+    /// Print the documented example configuration.
+    ConfigExample,
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Apply the schema migrations (the daemon also does this at start).
+    Migrate,
+}
+
+/// An error in what the user asked for (exit 2), as opposed to one while doing it (exit 1).
+#[derive(Debug)]
+struct UsageError(anyhow::Error);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CLERK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => match err.downcast::<UsageError>() {
+            Ok(UsageError(inner)) => {
+                eprintln!("clerk: {inner:#}");
+                ExitCode::from(2)
+            }
+            Err(err) => {
+                eprintln!("clerk: {err:#}");
+                ExitCode::from(1)
+            }
+        },
+    }
+}
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+impl std::error::Error for UsageError {}
+
+fn load_config(path: &std::path::Path) -> Result<Config> {
+    Config::load(path).map_err(|e| UsageError(e).into())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn clock_for(config: &Config) -> Result<Clock> {
+    Ok(match config.fixed_now().map_err(UsageError)? {
+        Some(start) => Clock::starting_at(start),
+        None => Clock::system(),
+    })
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::ConfigExample => {
+            print!("{}", config::EXAMPLE);
+            Ok(())
+        }
+        Command::CheckConfig => {
+            let config = load_config(&cli.config)?;
+            for (i, mailbox) in config.mailboxes.iter().enumerate() {
+                mailbox
+                    .imap
+                    .password
+                    .load(&format!("mailbox[{i}].imap"))
+                    .map_err(UsageError)?;
+                mailbox
+                    .smtp
+                    .password
+                    .load(&format!("mailbox[{i}].smtp"))
+                    .map_err(UsageError)?;
+            }
+            clock_for(&config)?;
+            println!(
+                "{}: configuration is valid ({} mailbox(es), store {})",
+                cli.config.display(),
+                config.mailboxes.len(),
+                if config.store.url.starts_with("sqlite:") {
+                    "SQLite"
+                } else {
+                    "PostgreSQL"
+                }
+            );
+            Ok(())
+        }
+        Command::Run => {
+            let config = load_config(&cli.config)?;
+            let clock = clock_for(&config)?;
+            runtime()?.block_on(clerk::daemon::run(config, clock, shutdown_signal()))
+        }
+        Command::Status { json } => {
+            let config = load_config(&cli.config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                let status = clerk::status::collect(&store).await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&status)?);
+                } else {
+                    print!("{}", clerk::status::render(&status));
+                }
+                Ok(())
+            })
+        }
+        Command::Db {
+            command: DbCommand::Migrate,
+        } => {
+            let config = load_config(&cli.config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                println!("database is up to date");
+                Ok(())
+            })
+        }
+        Command::Ingest { file, json } => ingest(&file, json),
+    }
+}
+
+fn ingest(file: &std::path::Path, json: bool) -> Result<()> {
+    let bytes = if file.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("reading stdin")?;
+        buf
+    } else {
+        std::fs::read(file)
+            .with_context(|| format!("cannot read {}", file.display()))
+            .map_err(UsageError)?
+    };
+    let report = clerk::intake::understand(&bytes, usize::MAX);
+    if json {
+        let files: Vec<_> = report
+            .files
+            .iter()
+            .map(|f| serde_json::json!({"name": f.name, "description": f.description}))
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({"files": files}))?
+        );
+    } else {
+        for f in &report.files {
+            println!("{}: {}", f.name, f.description);
+        }
+    }
+    Ok(())
+}
+
+/// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(err) => {
+            tracing::error!(error = %err, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

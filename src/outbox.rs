@@ -1,0 +1,222 @@
+//! The outbox loop: drains the `outbox` table of one mailbox over SMTP.
+//!
+//! Rows are rendered by whoever caused them (see [`crate::outgoing`]); this loop only sends the
+//! stored bytes. Outcomes: sent; retry later (4xx, connection trouble), backing off from 5
+//! minutes doubling to an hour with jitter, for up to 5 days as Postfix does; failed (5xx, or too
+//! old), logged and counted for `clerk status`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
+use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use rand::Rng;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::{MailboxConfig, Security};
+use crate::store::{QueuedMail, Store};
+
+/// How long a mail may keep failing temporarily before Clerk gives up on it.
+const GIVE_UP_AFTER: chrono::Duration = chrono::Duration::days(5);
+
+/// Builds the SMTP transport a mailbox sends through.
+pub fn transport(config: &MailboxConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>> {
+    let smtp = &config.smtp;
+    let tls_parameters = || -> Result<TlsParameters> {
+        let mut builder = TlsParameters::builder(smtp.host.clone());
+        if let Some(ca) = &smtp.ca_file {
+            let pem = std::fs::read(ca)
+                .with_context(|| format!("smtp.ca_file: cannot read {}", ca.display()))?;
+            builder = builder.add_root_certificate(
+                Certificate::from_pem(&pem).context("smtp.ca_file: not a PEM certificate")?,
+            );
+        }
+        Ok(builder.build_rustls()?)
+    };
+    let builder = match smtp.security {
+        Security::Plain => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+        Security::Starttls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+            .tls(Tls::Required(tls_parameters()?)),
+        Security::Tls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+            .tls(Tls::Wrapper(tls_parameters()?)),
+    };
+    let mut builder = builder
+        .port(smtp.port)
+        .timeout(Some(Duration::from_secs(smtp.timeout_secs)));
+    if let Some(user) = &smtp.username {
+        let password = smtp
+            .password
+            .load("smtp")?
+            .context("smtp: username is set but no password")?;
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            password.expose().to_string(),
+        ));
+    }
+    Ok(builder.build())
+}
+
+/// The wait before attempt number `attempts + 1`: 5 minutes doubling to an hour, ±20 % jitter
+/// so that a queue that failed together does not retry together.
+pub fn retry_delay(attempts: i64, jitter: f64) -> chrono::Duration {
+    let base = 300i64
+        .saturating_mul(1i64 << attempts.clamp(0, 4))
+        .min(3600);
+    let jittered = (base as f64 * (1.0 + 0.2 * jitter.clamp(-1.0, 1.0))) as i64;
+    chrono::Duration::seconds(jittered.max(60))
+}
+
+/// What became of one send.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    Sent,
+    Retry(String),
+    Failed(String),
+}
+
+/// Sends whatever is due for one mailbox, until cancelled. `wake` is notified when new rows
+/// are queued; the database stays the source of truth.
+pub async fn outbox_loop(
+    mailbox: MailboxConfig,
+    store: Store,
+    clock: Clock,
+    wake: Arc<Notify>,
+    cancel: CancellationToken,
+) {
+    let transport = match transport(&mailbox) {
+        Ok(t) => t,
+        Err(err) => {
+            tracing::error!(mailbox = %mailbox.name, error = %format!("{err:#}"), "cannot set up SMTP; outgoing mail waits in the outbox");
+            let _ = store
+                .record_event(
+                    "error",
+                    Some(&mailbox.name),
+                    &format!("SMTP setup: {err:#}"),
+                    clock.now(),
+                )
+                .await;
+            cancel.cancelled().await;
+            return;
+        }
+    };
+    loop {
+        if cancel.is_cancelled() {
+            return;
+        }
+        let sleep_for = match drain_once(&mailbox, &store, &clock, &transport, &cancel).await {
+            Ok(()) => match store.next_outgoing_due(&mailbox.name).await {
+                Ok(Some(epoch)) => {
+                    let secs = epoch - clock.now().timestamp();
+                    Duration::from_secs(secs.clamp(0, 3600) as u64)
+                }
+                Ok(None) => Duration::from_secs(3600),
+                Err(err) => {
+                    tracing::warn!(mailbox = %mailbox.name, error = %format!("{err:#}"), "cannot read the outbox");
+                    Duration::from_secs(5)
+                }
+            },
+            Err(err) => {
+                tracing::warn!(mailbox = %mailbox.name, error = %format!("{err:#}"), "outbox pass failed");
+                Duration::from_secs(5)
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(sleep_for) => {}
+        }
+    }
+}
+
+/// Sends every row that is due now. Stops between sends when cancelled.
+async fn drain_once(
+    mailbox: &MailboxConfig,
+    store: &Store,
+    clock: &Clock,
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    cancel: &CancellationToken,
+) -> Result<()> {
+    loop {
+        let due = store.due_outgoing(&mailbox.name, clock.now(), 20).await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        for mail in due {
+            if cancel.is_cancelled() {
+                return Ok(());
+            }
+            let outcome = send_one(transport, &mail).await;
+            let now = clock.now();
+            match outcome {
+                Outcome::Sent => {
+                    tracing::info!(mailbox = %mailbox.name, message_id = %mail.message_id, to = %mail.recipients.join(","), "sent");
+                    store.mark_sent(mail.id, now).await?;
+                }
+                Outcome::Retry(error) if now - mail.created_at < GIVE_UP_AFTER => {
+                    let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
+                    let next = now + retry_delay(mail.attempts, jitter);
+                    tracing::warn!(mailbox = %mailbox.name, message_id = %mail.message_id, %error, next_attempt = %next, "temporary failure, will retry");
+                    store.mark_retry(mail.id, next, &error).await?;
+                }
+                Outcome::Retry(error) | Outcome::Failed(error) => {
+                    tracing::error!(mailbox = %mailbox.name, message_id = %mail.message_id, %error, "giving up on a mail");
+                    store.mark_failed(mail.id, &error).await?;
+                    store
+                        .record_event(
+                            "error",
+                            Some(&mailbox.name),
+                            &format!(
+                                "mail {} to {} failed: {error}",
+                                mail.message_id,
+                                mail.recipients.join(",")
+                            ),
+                            now,
+                        )
+                        .await?;
+                }
+            }
+        }
+    }
+}
+
+async fn send_one(transport: &AsyncSmtpTransport<Tokio1Executor>, mail: &QueuedMail) -> Outcome {
+    let from: Address = match mail.envelope_from.parse() {
+        Ok(a) => a,
+        Err(e) => return Outcome::Failed(format!("bad envelope sender: {e}")),
+    };
+    let to: Result<Vec<Address>, _> = mail.recipients.iter().map(|r| r.parse()).collect();
+    let envelope = match to
+        .map_err(|e| e.to_string())
+        .and_then(|to| Envelope::new(Some(from), to).map_err(|e| e.to_string()))
+    {
+        Ok(e) => e,
+        Err(e) => return Outcome::Failed(format!("bad recipients: {e}")),
+    };
+    match transport.send_raw(&envelope, &mail.raw).await {
+        Ok(_) => Outcome::Sent,
+        Err(err) if err.is_permanent() => Outcome::Failed(err.to_string()),
+        Err(err) => Outcome::Retry(err.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_delay_doubles_from_five_minutes_to_an_hour() {
+        assert_eq!(retry_delay(0, 0.0).num_seconds(), 300);
+        assert_eq!(retry_delay(1, 0.0).num_seconds(), 600);
+        assert_eq!(retry_delay(2, 0.0).num_seconds(), 1200);
+        assert_eq!(retry_delay(3, 0.0).num_seconds(), 2400);
+        assert_eq!(retry_delay(4, 0.0).num_seconds(), 3600);
+        assert_eq!(retry_delay(40, 0.0).num_seconds(), 3600);
+        assert_eq!(retry_delay(0, 1.0).num_seconds(), 360);
+        assert_eq!(retry_delay(0, -1.0).num_seconds(), 240);
+    }
+}

@@ -1,0 +1,191 @@
+//! Building outgoing mail: the exact bytes that go into the outbox.
+//!
+//! A mail is rendered once, when the state change that causes it is committed, and the same bytes
+//! are sent on every retry. Its Message-ID is derived from what the mail is about (the outbox's
+//! dedupe key), so even a mail rendered twice carries the same Message-ID and a duplicate would
+//! be recognisable. lettre makes no Message-ID of its own and stamps Date when building, which is
+//! why both are set here.
+//!
+//! **Invariant:** every string taken from a document or a header is passed through
+//! [`clean_header_text`] before it reaches lettre (a CR or LF in a display name makes it panic).
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use lettre::message::header::{self, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::{Address, Message};
+use sha2::{Digest, Sha256};
+
+use crate::store::OutgoingMail;
+
+/// `Auto-Submitted: auto-replied` (RFC 3834): tells other robots not to answer Clerk's replies.
+#[derive(Debug, Clone)]
+struct AutoSubmitted(&'static str);
+
+impl header::Header for AutoSubmitted {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("Auto-Submitted")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(AutoSubmitted(if s.trim() == "auto-generated" {
+            "auto-generated"
+        } else {
+            "auto-replied"
+        }))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.to_string())
+    }
+}
+
+/// Removes CR, LF and every other control character, and folds runs of white space, so the
+/// text is safe in a header or display name. Keeps at most `max` characters.
+pub fn clean_header_text(text: &str, max: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(max));
+    let mut last_space = true;
+    for ch in text.chars() {
+        let ch = if ch.is_control() || ch.is_whitespace() {
+            ' '
+        } else {
+            ch
+        };
+        if ch == ' ' {
+            if last_space {
+                continue;
+            }
+            last_space = true;
+        } else {
+            last_space = false;
+        }
+        if out.chars().count() >= max {
+            break;
+        }
+        out.push(ch);
+    }
+    out.trim_end().to_string()
+}
+
+/// The stable Message-ID of the mail identified by `dedupe_key`, in the sender's domain.
+pub fn message_id_for(dedupe_key: &str, from: &str) -> String {
+    let domain = from
+        .rsplit_once('@')
+        .map(|(_, d)| d)
+        .unwrap_or("clerk.invalid");
+    let digest = hex::encode(Sha256::digest(dedupe_key.as_bytes()));
+    format!("<{}.clerk@{}>", &digest[..32], domain)
+}
+
+/// A mailbox (display name and address) built safely from untrusted parts.
+pub fn mailbox(name: Option<&str>, address: &str) -> Result<Mailbox> {
+    let address: Address = address
+        .trim()
+        .parse()
+        .with_context(|| format!("not a usable email address: {address:?}"))?;
+    let name = name
+        .map(|n| clean_header_text(n, 120))
+        .filter(|n| !n.is_empty());
+    Ok(Mailbox::new(name, address))
+}
+
+/// What a plain-text mail says and to whom.
+#[derive(Debug, Clone)]
+pub struct TextMail<'a> {
+    pub dedupe_key: String,
+    pub kind: &'a str,
+    pub mailbox_name: &'a str,
+    pub from: Mailbox,
+    pub to: Vec<Mailbox>,
+    pub subject: &'a str,
+    pub body: String,
+    /// The Message-ID being answered, if this is a reply.
+    pub in_reply_to: Option<&'a str>,
+    pub date: DateTime<Utc>,
+}
+
+impl TextMail<'_> {
+    /// Renders the final bytes: text/plain in UTF-8, with a stable Message-ID.
+    pub fn render(&self) -> Result<OutgoingMail> {
+        let message_id = message_id_for(&self.dedupe_key, self.from.email.as_ref());
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(clean_header_text(self.subject, 200))
+            .message_id(Some(message_id.clone()))
+            .date(self.date.into())
+            .header(AutoSubmitted(if self.in_reply_to.is_some() {
+                "auto-replied"
+            } else {
+                "auto-generated"
+            }));
+        for to in &self.to {
+            builder = builder.to(to.clone());
+        }
+        if let Some(parent) = self.in_reply_to {
+            let parent = clean_header_text(parent, 500);
+            let parent = if parent.starts_with('<') {
+                parent
+            } else {
+                format!("<{parent}>")
+            };
+            builder = builder.in_reply_to(parent.clone()).references(parent);
+        }
+        let body = SinglePart::builder()
+            .header(ContentType::TEXT_PLAIN)
+            .body(self.body.clone());
+        let message = builder
+            .multipart(MultiPart::mixed().singlepart(body))
+            .context("building an outgoing mail")?;
+        Ok(OutgoingMail {
+            dedupe_key: self.dedupe_key.clone(),
+            kind: self.kind.to_string(),
+            mailbox: self.mailbox_name.to_string(),
+            envelope_from: self.from.email.to_string(),
+            recipients: self.to.iter().map(|m| m.email.to_string()).collect(),
+            message_id,
+            raw: message.formatted(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_text_loses_controls() {
+        assert_eq!(clean_header_text("Anna\r\nBcc: x@y", 100), "Anna Bcc: x@y");
+        assert_eq!(clean_header_text("  a\t\tb\u{7} ", 100), "a b");
+        assert_eq!(clean_header_text("åäö", 2), "åä");
+    }
+
+    #[test]
+    fn message_id_is_stable_and_in_the_senders_domain() {
+        let a = message_id_for("receipt:1", "clerk@example.org");
+        assert_eq!(a, message_id_for("receipt:1", "clerk@example.org"));
+        assert_ne!(a, message_id_for("receipt:2", "clerk@example.org"));
+        assert!(a.ends_with("@example.org>"), "{a}");
+    }
+
+    #[test]
+    fn display_name_with_newlines_renders_without_panic_or_injection() {
+        let from = mailbox(Some("Clerk"), "clerk@example.org").expect("from");
+        let to = mailbox(Some("Evil\r\nBcc: victim@example.com"), "anna@example.org").expect("to");
+        let mail = TextMail {
+            dedupe_key: "k".into(),
+            kind: "receipt",
+            mailbox_name: "main",
+            from,
+            to: vec![to],
+            subject: "Re: protokoll\r\nBcc: x@y",
+            body: "Hej".into(),
+            in_reply_to: Some("<abc@example.org>"),
+            date: Utc::now(),
+        }
+        .render()
+        .expect("renders");
+        let text = String::from_utf8_lossy(&mail.raw);
+        assert!(!text.lines().any(|l| l.starts_with("Bcc:")), "{text}");
+        assert!(text.contains("In-Reply-To: <abc@example.org>"), "{text}");
+        assert!(text.contains("Auto-Submitted: auto-replied"), "{text}");
+        assert_eq!(mail.recipients, vec!["anna@example.org".to_string()]);
+    }
+}

@@ -1,0 +1,777 @@
+//! The store: the only place that runs SQL, and the source of truth for everything Clerk does.
+//!
+//! One code path serves SQLite (the embedded default) and PostgreSQL (several replicas) through
+//! sqlx's `Any` driver; the schema lives in `migrations/sqlite` and `migrations/postgres`, kept in
+//! step. Queries are runtime-checked (`sqlx::query(..).bind(..)`) with `$N` placeholders, which
+//! both backends accept. The API is made of domain verbs, not generic CRUD.
+//!
+//! **Invariant:** writing transactions start with `BEGIN IMMEDIATE` on SQLite (a deferred one that
+//! upgrades to a write fails at once with SQLITE_BUSY) and never wait on the network.
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which database is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A handle to the database; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A message as fetched from IMAP, about to be stored.
+#[derive(Debug, Clone)]
+pub struct IncomingMessage<'a> {
+    pub mailbox: &'a str,
+    pub uid_validity: u32,
+    pub uid: u32,
+    pub message_id: Option<String>,
+    pub sender: Option<String>,
+    pub subject: Option<String>,
+    pub raw: &'a [u8],
+}
+
+/// What storing a fetched message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// A new row: the message will be processed.
+    New(i64),
+    /// The same message (by Message-ID, or by bytes when it has none) was already stored; its
+    /// UID was brought up to date so it can still be moved.
+    Duplicate(i64),
+}
+
+/// A stored message that still needs processing.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub mailbox: String,
+    pub message_id: Option<String>,
+    pub raw: Vec<u8>,
+}
+
+/// A processed message still waiting in the watched folder.
+#[derive(Debug, Clone)]
+pub struct PendingMove {
+    pub id: i64,
+    pub uid_validity: u32,
+    pub uid: u32,
+    pub quarantined: bool,
+    pub message_id: Option<String>,
+}
+
+/// An outgoing mail, fully rendered.
+#[derive(Debug, Clone)]
+pub struct OutgoingMail {
+    /// What the mail is about, e.g. `receipt:<message key>:<address>`. One row per key, ever.
+    pub dedupe_key: String,
+    pub kind: String,
+    pub mailbox: String,
+    pub envelope_from: String,
+    pub recipients: Vec<String>,
+    pub message_id: String,
+    pub raw: Vec<u8>,
+}
+
+/// An outbox row ready to be sent.
+#[derive(Debug, Clone)]
+pub struct QueuedMail {
+    pub id: i64,
+    pub envelope_from: String,
+    pub recipients: Vec<String>,
+    pub message_id: String,
+    pub raw: Vec<u8>,
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A document found in a message and what was understood of it.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    pub name: String,
+    pub format: String,
+    pub kind: String,
+    pub language: String,
+    pub text: String,
+    pub understood_json: String,
+}
+
+/// How a processed message ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageOutcome {
+    Processed,
+    Quarantined,
+}
+
+impl MessageOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            MessageOutcome::Processed => "processed",
+            MessageOutcome::Quarantined => "quarantined",
+        }
+    }
+}
+
+/// The per-mailbox figures `clerk status` shows.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MailboxStatus {
+    pub mailbox: String,
+    pub folder: String,
+    pub uid_validity: i64,
+    pub last_uid: i64,
+    pub connected: bool,
+    pub last_event: Option<String>,
+    pub updated_at: String,
+    pub processed: i64,
+    pub quarantined: i64,
+    pub waiting: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OutboxStatus {
+    pub pending: i64,
+    pub sent: i64,
+    pub failed: i64,
+    pub failures: Vec<String>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EventRow {
+    pub at: String,
+    pub level: String,
+    pub mailbox: Option<String>,
+    pub message: String,
+}
+
+fn ts(now: DateTime<Utc>) -> String {
+    now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite:PATH` or `postgres://...`). A SQLite file is created when
+    /// missing and opened in WAL mode with synchronous=FULL: with NORMAL a power loss could undo
+    /// a commit made before the IMAP move, and lose that mail.
+    pub async fn open(url: &str) -> Result<Store> {
+        install_default_drivers();
+        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite:") {
+            if let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path))
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!("store.url: cannot create the directory {}", dir.display())
+                })?;
+            }
+            let url = if url.contains("mode=") {
+                url.to_string()
+            } else if url.contains('?') {
+                format!("{url}&mode=rwc")
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else {
+            (Backend::Postgres, url.to_string())
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 8 })
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                             PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                })
+            });
+        let pool = options
+            .connect(&url)
+            .await
+            .with_context(|| format!("cannot open the store at {}", redact_url(&url)))?;
+        Ok(Store { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies the embedded migrations of this backend.
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .context("applying database migrations")?;
+        Ok(())
+    }
+
+    /// Starts a writing transaction (see the module's invariant).
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+        let statement = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        Ok(self.pool.begin_with(statement).await?)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ---- mailbox state ----
+
+    /// The UIDVALIDITY and last stored UID of a folder, if it was ever seen.
+    pub async fn mailbox_state(&self, mailbox: &str, folder: &str) -> Result<Option<(u32, u32)>> {
+        let row = sqlx::query(
+            "SELECT uid_validity, last_uid FROM mailbox_state WHERE mailbox = $1 AND folder = $2",
+        )
+        .bind(mailbox)
+        .bind(folder)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| (r.get::<i64, _>(0) as u32, r.get::<i64, _>(1) as u32)))
+    }
+
+    /// Records the folder's UIDVALIDITY. When it changed, UIDs start again from 0; messages
+    /// already stored are recognised by their Message-ID, so nothing is processed twice.
+    pub async fn set_uid_validity(
+        &self,
+        mailbox: &str,
+        folder: &str,
+        uid_validity: u32,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO mailbox_state (mailbox, folder, uid_validity, last_uid, updated_at) \
+             VALUES ($1, $2, $3, 0, $4) \
+             ON CONFLICT (mailbox, folder) DO UPDATE SET uid_validity = excluded.uid_validity, \
+             last_uid = CASE WHEN mailbox_state.uid_validity = excluded.uid_validity \
+                             THEN mailbox_state.last_uid ELSE 0 END, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(mailbox)
+        .bind(folder)
+        .bind(i64::from(uid_validity))
+        .bind(ts(now))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Notes whether the watcher is connected, and what it last saw.
+    pub async fn set_connection_state(
+        &self,
+        mailbox: &str,
+        folder: &str,
+        connected: bool,
+        event: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE mailbox_state SET connected = $1, last_event = $2, updated_at = $3 \
+             WHERE mailbox = $4 AND folder = $5",
+        )
+        .bind(i64::from(connected))
+        .bind(event)
+        .bind(ts(now))
+        .bind(mailbox)
+        .bind(folder)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---- intake ----
+
+    /// Stores a fetched message and advances the folder's last UID, in one transaction. Only
+    /// after this returns may the message be flagged or moved on the server.
+    pub async fn record_message(
+        &self,
+        folder: &str,
+        message: &IncomingMessage<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Recorded> {
+        let key = message_key(message.message_id.as_deref(), message.raw);
+        let mut tx = self.begin_write().await?;
+        let existing =
+            sqlx::query("SELECT id FROM raw_messages WHERE mailbox = $1 AND message_key = $2")
+                .bind(message.mailbox)
+                .bind(&key)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let recorded = if let Some(row) = existing {
+            let id: i64 = row.get(0);
+            sqlx::query("UPDATE raw_messages SET uid_validity = $1, uid = $2 WHERE id = $3")
+                .bind(i64::from(message.uid_validity))
+                .bind(i64::from(message.uid))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            Recorded::Duplicate(id)
+        } else {
+            let row = sqlx::query(
+                "INSERT INTO raw_messages (mailbox, uid_validity, uid, message_key, message_id, \
+                 sender, subject, raw, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 RETURNING id",
+            )
+            .bind(message.mailbox)
+            .bind(i64::from(message.uid_validity))
+            .bind(i64::from(message.uid))
+            .bind(&key)
+            .bind(message.message_id.as_deref())
+            .bind(message.sender.as_deref())
+            .bind(message.subject.as_deref())
+            .bind(message.raw.to_vec())
+            .bind(ts(now))
+            .fetch_one(&mut *tx)
+            .await?;
+            Recorded::New(row.get(0))
+        };
+        sqlx::query(
+            "UPDATE mailbox_state SET last_uid = $1, updated_at = $2 \
+             WHERE mailbox = $3 AND folder = $4 AND uid_validity = $5 AND last_uid < $1",
+        )
+        .bind(i64::from(message.uid))
+        .bind(ts(now))
+        .bind(message.mailbox)
+        .bind(folder)
+        .bind(i64::from(message.uid_validity))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(recorded)
+    }
+
+    /// Stored messages not yet processed, oldest first.
+    pub async fn messages_to_process(
+        &self,
+        mailbox: &str,
+        limit: i64,
+    ) -> Result<Vec<StoredMessage>> {
+        let rows = sqlx::query(
+            "SELECT id, mailbox, message_id, raw FROM raw_messages \
+             WHERE mailbox = $1 AND state = 'new' ORDER BY id LIMIT $2",
+        )
+        .bind(mailbox)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredMessage {
+                id: r.get(0),
+                mailbox: r.get(1),
+                message_id: r.get(2),
+                raw: r.get(3),
+            })
+            .collect())
+    }
+
+    /// Marks a message processed, together with its documents and every mail it causes, in one
+    /// transaction: either all of it happened, or none of it and the message is processed again.
+    pub async fn complete_message(
+        &self,
+        id: i64,
+        outcome: MessageOutcome,
+        summary: &str,
+        documents: &[NewDocument],
+        outgoing: &[OutgoingMail],
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE raw_messages SET state = $1, outcome = $2, processed_at = $3 \
+             WHERE id = $4 AND state = 'new'",
+        )
+        .bind(outcome.as_str())
+        .bind(summary)
+        .bind(ts(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            // Another worker finished it first; what it enqueued stands.
+            tx.rollback().await?;
+            return Ok(());
+        }
+        for doc in documents {
+            sqlx::query(
+                "INSERT INTO documents (raw_message_id, name, format, kind, language, text, \
+                 understood, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(id)
+            .bind(&doc.name)
+            .bind(&doc.format)
+            .bind(&doc.kind)
+            .bind(&doc.language)
+            .bind(&doc.text)
+            .bind(&doc.understood_json)
+            .bind(ts(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        for mail in outgoing {
+            enqueue(&mut tx, mail, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Processed or quarantined messages that are still in the watched folder.
+    pub async fn messages_to_move(&self, mailbox: &str) -> Result<Vec<PendingMove>> {
+        let rows = sqlx::query(
+            "SELECT id, uid_validity, uid, state, message_id FROM raw_messages \
+             WHERE mailbox = $1 AND state <> 'new' AND moved = 0 ORDER BY id",
+        )
+        .bind(mailbox)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| PendingMove {
+                id: r.get(0),
+                uid_validity: r.get::<i64, _>(1) as u32,
+                uid: r.get::<i64, _>(2) as u32,
+                quarantined: r.get::<String, _>(3) == "quarantined",
+                message_id: r.get(4),
+            })
+            .collect())
+    }
+
+    pub async fn mark_moved(&self, ids: &[i64]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        for id in ids {
+            sqlx::query("UPDATE raw_messages SET moved = 1 WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---- outbox ----
+
+    /// Queues one mail on its own (mail not caused by an incoming message).
+    pub async fn enqueue_outgoing(&self, mail: &OutgoingMail, now: DateTime<Utc>) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let added = enqueue(&mut tx, mail, now).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// Outbox rows of a mailbox whose time has come, oldest first.
+    pub async fn due_outgoing(
+        &self,
+        mailbox: &str,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<QueuedMail>> {
+        let rows = sqlx::query(
+            "SELECT id, envelope_from, recipients, message_id, raw, attempts, created_at FROM outbox \
+             WHERE mailbox = $1 AND state = 'pending' AND next_attempt_at_epoch <= $2 \
+             ORDER BY next_attempt_at_epoch, id LIMIT $3",
+        )
+        .bind(mailbox)
+        .bind(now.timestamp())
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| QueuedMail {
+                id: r.get(0),
+                envelope_from: r.get(1),
+                recipients: r
+                    .get::<String, _>(2)
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                message_id: r.get(3),
+                raw: r.get(4),
+                attempts: r.get(5),
+                created_at: DateTime::parse_from_rfc3339(&r.get::<String, _>(6))
+                    .map(|d| d.with_timezone(&Utc))
+                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
+            })
+            .collect())
+    }
+
+    /// When the next pending mail of a mailbox is due, if any.
+    pub async fn next_outgoing_due(&self, mailbox: &str) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(next_attempt_at_epoch) FROM outbox WHERE mailbox = $1 AND state = 'pending'",
+        )
+        .bind(mailbox)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<Option<i64>, _>(0).unwrap_or(None))
+    }
+
+    pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE outbox SET state = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL \
+             WHERE id = $2",
+        )
+        .bind(ts(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn mark_retry(
+        &self,
+        id: i64,
+        next_attempt: DateTime<Utc>,
+        error: &str,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at_epoch = $1, last_error = $2 \
+             WHERE id = $3",
+        )
+        .bind(next_attempt.timestamp())
+        .bind(error)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn mark_failed(&self, id: i64, error: &str) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = $1 WHERE id = $2",
+        )
+        .bind(error)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    // ---- events and status ----
+
+    /// Remembers something that went wrong, for `clerk status`.
+    pub async fn record_event(
+        &self,
+        level: &str,
+        mailbox: Option<&str>,
+        message: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("INSERT INTO events (at, level, mailbox, message) VALUES ($1, $2, $3, $4)")
+            .bind(ts(now))
+            .bind(level)
+            .bind(mailbox)
+            .bind(message)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn mailbox_statuses(&self) -> Result<Vec<MailboxStatus>> {
+        let rows = sqlx::query(
+            "SELECT s.mailbox, s.folder, s.uid_validity, s.last_uid, s.connected, s.last_event, s.updated_at, \
+               (SELECT COUNT(*) FROM raw_messages m WHERE m.mailbox = s.mailbox AND m.state = 'processed'), \
+               (SELECT COUNT(*) FROM raw_messages m WHERE m.mailbox = s.mailbox AND m.state = 'quarantined'), \
+               (SELECT COUNT(*) FROM raw_messages m WHERE m.mailbox = s.mailbox AND m.state = 'new') \
+             FROM mailbox_state s ORDER BY s.mailbox, s.folder",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| MailboxStatus {
+                mailbox: r.get(0),
+                folder: r.get(1),
+                uid_validity: r.get(2),
+                last_uid: r.get(3),
+                connected: r.get::<i64, _>(4) != 0,
+                last_event: r.get(5),
+                updated_at: r.get(6),
+                processed: r.get(7),
+                quarantined: r.get(8),
+                waiting: r.get(9),
+            })
+            .collect())
+    }
+
+    pub async fn outbox_status(&self) -> Result<OutboxStatus> {
+        let count = |state: &'static str| {
+            sqlx::query("SELECT COUNT(*) FROM outbox WHERE state = $1")
+                .bind(state)
+                .fetch_one(&self.pool)
+        };
+        let pending: i64 = count("pending").await?.get(0);
+        let sent: i64 = count("sent").await?.get(0);
+        let failed: i64 = count("failed").await?.get(0);
+        let failures = sqlx::query(
+            "SELECT recipients, kind, last_error FROM outbox \
+             WHERE last_error IS NOT NULL AND state <> 'sent' ORDER BY id DESC LIMIT 10",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            format!(
+                "{} to {}: {}",
+                r.get::<String, _>(1),
+                r.get::<String, _>(0),
+                r.get::<Option<String>, _>(2).unwrap_or_default()
+            )
+        })
+        .collect();
+        Ok(OutboxStatus {
+            pending,
+            sent,
+            failed,
+            failures,
+        })
+    }
+
+    pub async fn recent_events(&self, limit: i64) -> Result<Vec<EventRow>> {
+        let rows =
+            sqlx::query("SELECT at, level, mailbox, message FROM events ORDER BY id DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| EventRow {
+                at: r.get(0),
+                level: r.get(1),
+                mailbox: r.get(2),
+                message: r.get(3),
+            })
+            .collect())
+    }
+
+    /// How many stored messages carry this Message-ID (tests and audits).
+    pub async fn count_messages_with_id(&self, message_id: &str) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM raw_messages WHERE message_id = $1")
+            .bind(message_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.get(0))
+    }
+
+    /// All outbox rows as (kind, recipients, message_id, state), oldest first (tests and audits).
+    pub async fn outbox_rows(&self) -> Result<Vec<(String, String, String, String)>> {
+        let rows =
+            sqlx::query("SELECT kind, recipients, message_id, state FROM outbox ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect())
+    }
+}
+
+async fn enqueue(
+    tx: &mut Transaction<'static, Any>,
+    mail: &OutgoingMail,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let result = sqlx::query(
+        "INSERT INTO outbox (dedupe_key, kind, mailbox, envelope_from, recipients, message_id, raw, \
+         next_attempt_at_epoch, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(&mail.dedupe_key)
+    .bind(&mail.kind)
+    .bind(&mail.mailbox)
+    .bind(&mail.envelope_from)
+    .bind(mail.recipients.join(","))
+    .bind(&mail.message_id)
+    .bind(mail.raw.clone())
+    .bind(now.timestamp())
+    .bind(ts(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// The identity of a message across folders and UIDVALIDITY changes: its Message-ID, or its
+/// bytes when it has none.
+pub fn message_key(message_id: Option<&str>, raw: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    match message_id.map(str::trim).filter(|id| !id.is_empty()) {
+        Some(id) => {
+            hasher.update(b"mid:");
+            hasher.update(id.trim_matches(['<', '>']).as_bytes());
+        }
+        None => {
+            hasher.update(b"raw:");
+            hasher.update(raw);
+        }
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// The URL without its password, for error messages.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}@{}", &url[..scheme + 3], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_key_ignores_angle_brackets_and_falls_back_to_bytes() {
+        assert_eq!(
+            message_key(Some("<a@b>"), b"x"),
+            message_key(Some("a@b"), b"y")
+        );
+        assert_ne!(message_key(None, b"x"), message_key(None, b"y"));
+        assert_ne!(message_key(Some(""), b"x"), message_key(Some("x"), b"x"));
+    }
+
+    #[test]
+    fn urls_lose_their_passwords() {
+        assert_eq!(
+            redact_url("postgres://clerk:s3cret@db/clerk"),
+            "postgres://clerk@db/clerk"
+        );
+        assert_eq!(redact_url("sqlite:/tmp/x.db"), "sqlite:/tmp/x.db");
+    }
+}

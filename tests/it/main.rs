@@ -1,0 +1,7 @@
+//! Integration tests. The ones that need servers use the real mail stack and PostgreSQL that
+//! `scripts/mailstack.sh up` and `scripts/pgstack.sh up` start (`scripts/test.sh` does both and
+//! exports their addresses); they fail with that hint when the servers are not there.
+
+mod e2e;
+mod store;
+mod support;

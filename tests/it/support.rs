@@ -1,0 +1,322 @@
+//! Shared helpers: where the test servers are, test users, driving the real `clerk` binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::TryStreamExt;
+
+/// The loopback mail stack started by `scripts/mailstack.sh up`.
+pub struct MailStack {
+    pub host: String,
+    pub imap_port: u16,
+    pub smtp_port: u16,
+    pub submission_port: u16,
+    pub ca: PathBuf,
+}
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: these tests need the local servers; run scripts/test.sh \
+             (or `eval \"$(scripts/mailstack.sh env)\"; eval \"$(scripts/pgstack.sh env)\"`)"
+        )
+    })
+}
+
+pub fn mail_stack() -> MailStack {
+    let port = |name: &str| required_env(name).parse().expect("a port number");
+    MailStack {
+        host: required_env("CLERK_TEST_IMAP_HOST"),
+        imap_port: port("CLERK_TEST_IMAP_PORT"),
+        smtp_port: port("CLERK_TEST_SMTP_PORT"),
+        submission_port: port("CLERK_TEST_SUBMISSION_PORT"),
+        ca: PathBuf::from(required_env("CLERK_TEST_CA")),
+    }
+}
+
+pub fn pg_url() -> String {
+    required_env("CLERK_TEST_PG_URL")
+}
+
+/// A mail account on the test stack.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub address: String,
+    pub password: String,
+}
+
+static NEXT_USER: AtomicU32 = AtomicU32::new(0);
+
+/// Creates a fresh account, so tests running side by side never share a mailbox.
+pub fn new_account(prefix: &str, domain: &str) -> Account {
+    let n = NEXT_USER.fetch_add(1, Ordering::SeqCst);
+    let address = format!(
+        "{prefix}-{}-{}-{n}@{domain}",
+        std::process::id(),
+        rand::random::<u16>()
+    );
+    let password = format!("pw-{}", rand::random::<u32>());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
+    let status = Command::new(script)
+        .args(["adduser", &address, &password])
+        .stdout(Stdio::null())
+        .status()
+        .expect("run scripts/mailstack.sh adduser");
+    assert!(status.success(), "mailstack.sh adduser {address} failed");
+    Account { address, password }
+}
+
+/// A running `clerk run` process with its own config and SQLite database.
+pub struct Daemon {
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    child: Option<Child>,
+}
+
+impl Daemon {
+    /// Writes a config for `clerk` (IMAP STARTTLS and SMTP submission with AUTH, both checked
+    /// against the test CA) and starts the daemon.
+    pub fn start(stack: &MailStack, clerk: &Account) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let pw = dir.path().join("password");
+        std::fs::write(&pw, format!("{}\n", clerk.password)).unwrap();
+        let config = format!(
+            r#"
+[store]
+url = "sqlite:{db}"
+
+[[mailbox]]
+name = "main"
+address = "{addr}"
+display_name = "Clerk"
+
+[mailbox.imap]
+host = "localhost"
+port = {imap}
+security = "starttls"
+username = "{addr}"
+password_file = "{pw}"
+ca_file = "{ca}"
+idle_secs = 120
+poll_secs = 600
+command_timeout_secs = 20
+
+[mailbox.smtp]
+host = "localhost"
+port = {sub}
+security = "starttls"
+username = "{addr}"
+password_file = "{pw}"
+ca_file = "{ca}"
+timeout_secs = 20
+"#,
+            db = dir.path().join("clerk.db").display(),
+            addr = clerk.address,
+            imap = stack.imap_port,
+            sub = stack.submission_port,
+            pw = pw.display(),
+            ca = stack.ca.display(),
+        );
+        let config_path = dir.path().join("clerk.toml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut daemon = Daemon {
+            dir,
+            config_path,
+            child: None,
+        };
+        daemon.restart();
+        daemon
+    }
+
+    pub fn db_url(&self) -> String {
+        format!("sqlite:{}", self.dir.path().join("clerk.db").display())
+    }
+
+    /// Stops the daemon if running (SIGTERM, as systemd does) and starts it again.
+    pub fn restart(&mut self) {
+        self.stop();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("clerk.log"))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_clerk"))
+            .arg("--config")
+            .arg(&self.config_path)
+            .arg("run")
+            .env("CLERK_LOG", "clerk=debug,info")
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start clerk run");
+        self.child = Some(child);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if child.try_wait().unwrap().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("clerk did not stop within 30 s of SIGTERM\n{}", self.log());
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("clerk.log")).unwrap_or_default()
+    }
+
+    /// Runs `clerk status --json` against this daemon's database.
+    pub fn status(&self) -> serde_json::Value {
+        let out = Command::new(env!("CARGO_BIN_EXE_clerk"))
+            .arg("--config")
+            .arg(&self.config_path)
+            .args(["status", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "clerk status failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Sends a raw message through the stack's SMTP port (no auth: it accepts local domains).
+pub async fn smtp_send(stack: &MailStack, from: &str, to: &[&str], raw: &[u8]) {
+    use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor, address::Envelope};
+    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&stack.host)
+        .port(stack.smtp_port)
+        .build();
+    let envelope = Envelope::new(
+        Some(from.parse().unwrap()),
+        to.iter().map(|t| t.parse().unwrap()).collect(),
+    )
+    .unwrap();
+    transport.send_raw(&envelope, raw).await.expect("SMTP send");
+}
+
+fn imap_config(stack: &MailStack, account: &Account, pw_file: &Path) -> clerk::config::ImapConfig {
+    let text = format!(
+        "host = \"localhost\"\nport = {}\nsecurity = \"starttls\"\nusername = \"{}\"\n\
+         password_file = \"{}\"\nca_file = \"{}\"\ncommand_timeout_secs = 20\n",
+        stack.imap_port,
+        account.address,
+        pw_file.display(),
+        stack.ca.display()
+    );
+    toml::from_str(&text).unwrap()
+}
+
+/// Every message in `folder` of `account`, as raw bytes, in UID order.
+pub async fn fetch_all(stack: &MailStack, account: &Account, folder: &str) -> Vec<Vec<u8>> {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, &account.password).unwrap();
+    let mut session = clerk::imap::connect(&imap_config(stack, account, &pw))
+        .await
+        .expect("IMAP login");
+    if session.select(folder).await.is_err() {
+        let _ = session.logout().await;
+        return Vec::new();
+    }
+    let mut uids: Vec<u32> = session
+        .uid_search("ALL")
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    uids.sort();
+    let mut out = Vec::new();
+    for uid in uids {
+        let fetches: Vec<_> = session
+            .uid_fetch(uid.to_string(), "BODY.PEEK[]")
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        for f in fetches {
+            if let Some(body) = f.body() {
+                out.push(body.to_vec());
+            }
+        }
+    }
+    let _ = session.logout().await;
+    out
+}
+
+/// Appends a raw message to a folder, as another client (or a re-delivery) would.
+pub async fn append(stack: &MailStack, account: &Account, folder: &str, raw: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, &account.password).unwrap();
+    let mut session = clerk::imap::connect(&imap_config(stack, account, &pw))
+        .await
+        .expect("IMAP login");
+    session
+        .append(folder, None, None, raw)
+        .await
+        .expect("IMAP APPEND");
+    let _ = session.logout().await;
+}
+
+/// Polls `folder` until `pred` holds for its messages, or fails after `secs` with the log.
+pub async fn wait_for(
+    stack: &MailStack,
+    account: &Account,
+    folder: &str,
+    secs: u64,
+    daemon: &Daemon,
+    what: &str,
+    pred: impl Fn(&[Vec<u8>]) -> bool,
+) -> Vec<Vec<u8>> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let messages = fetch_all(stack, account, folder).await;
+        if pred(&messages) {
+            return messages;
+        }
+        if Instant::now() > deadline {
+            panic!(
+                "timed out waiting for {what} in {}/{folder} ({} messages)\n--- clerk log ---\n{}",
+                account.address,
+                messages.len(),
+                daemon.log()
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// A header value of a raw message, unfolded.
+pub fn header(raw: &[u8], name: &str) -> Option<String> {
+    let msg = mail_parser::MessageParser::default().parse(raw)?;
+    msg.header_raw(name).map(|v| v.trim().replace("\r\n", ""))
+}
+
+/// The decoded text body of a raw message.
+pub fn body_text(raw: &[u8]) -> String {
+    let msg = mail_parser::MessageParser::default().parse(raw).unwrap();
+    msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default()
+}

@@ -131,7 +131,7 @@ async fn completing_is_atomic_and_once(store: &Store) {
             id,
             MessageOutcome::Processed,
             "ok",
-            &[doc.clone()],
+            std::slice::from_ref(&doc),
             &[mail("r1")],
             now(),
         )

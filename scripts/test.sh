@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# Runs every check CI runs: formatting, lints, unit tests, and the end-to-end tests against a
-# real mail stack (Dovecot + Postfix) and a real PostgreSQL, both started here on loopback.
+# Runs every check CI runs: formatting, lints, unit tests, and the integration and end-to-end
+# tests against a real mail stack (Dovecot + Postfix) and a real PostgreSQL, both started here on
+# loopback ports (installed from Debian's packages when missing). The servers are left running
+# for the next run; stop them with `scripts/mailstack.sh down` and `scripts/pgstack.sh down`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
-cargo test --locked --lib --bins
+
+scripts/mailstack.sh up
+scripts/pgstack.sh up
+# shellcheck disable=SC1091
+source target/mailstack/env
+# shellcheck disable=SC1091
+source target/pgstack/env
+
+cargo test --locked --all-targets

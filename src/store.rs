@@ -322,12 +322,16 @@ impl Store {
                 .await?;
         let recorded = if let Some(row) = existing {
             let id: i64 = row.get(0);
-            sqlx::query("UPDATE raw_messages SET uid_validity = $1, uid = $2 WHERE id = $3")
-                .bind(i64::from(message.uid_validity))
-                .bind(i64::from(message.uid))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            // The copy now in the folder is moved out too, like the first one was.
+            sqlx::query(
+                "UPDATE raw_messages SET uid_validity = $1, uid = $2, moved = 0 \
+                 WHERE id = $3 AND (uid_validity <> $1 OR uid <> $2)",
+            )
+            .bind(i64::from(message.uid_validity))
+            .bind(i64::from(message.uid))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
             Recorded::Duplicate(id)
         } else {
             let row = sqlx::query(

@@ -19,6 +19,7 @@
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod extract;
 pub mod imap;
 pub mod inbox;
 pub mod intake;

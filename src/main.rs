@@ -199,21 +199,12 @@ fn ingest(file: &std::path::Path, json: bool) -> Result<()> {
             .with_context(|| format!("cannot read {}", file.display()))
             .map_err(UsageError)?
     };
-    let report = clerk::intake::understand(&bytes, usize::MAX);
+    let text = String::from_utf8_lossy(&bytes);
+    let meeting = clerk::extract::extract(&text, &clerk::extract::Context::default());
     if json {
-        let files: Vec<_> = report
-            .files
-            .iter()
-            .map(|f| serde_json::json!({"name": f.name, "description": f.description}))
-            .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({"files": files}))?
-        );
+        println!("{}", serde_json::to_string_pretty(&meeting)?);
     } else {
-        for f in &report.files {
-            println!("{}: {}", f.name, f.description);
-        }
+        println!("{meeting:#?}");
     }
     Ok(())
 }

@@ -1,0 +1,393 @@
+//! People as secretaries list them: "Organisation:<TAB>Name, Name" lines, name/organisation
+//! tables with a header row, "Name, Organisation" lines, and run-on lines where name, role and
+//! organisation follow each other with only commas between ("Anna Berg, Ale Bo Ek, sekreterare
+//! Carl Dahl, Region X"). Organisations the document names elsewhere help cut run-on lines.
+
+use std::collections::HashSet;
+
+use super::Person;
+use super::text::Line;
+
+/// Words that may stand lowercase inside a name.
+const PARTICLES: &[&str] = &[
+    "von", "af", "de", "van", "der", "den", "la", "du", "di", "da", "el",
+];
+
+/// Header cells naming the name column, and the organisation column.
+const NAME_HEADERS: &[&str] = &[
+    "namn",
+    "name",
+    "deltagare",
+    "ledamot",
+    "participant",
+    "person",
+];
+const ORG_HEADERS: &[&str] = &[
+    "organisation",
+    "organization",
+    "kommun",
+    "kommun/organisation",
+    "org",
+    "förvaltning",
+    "representerar",
+    "företag",
+    "company",
+    "affiliation",
+    "myndighet",
+    "parti",
+    "party",
+];
+
+fn is_capitalised(token: &str) -> bool {
+    token.chars().next().is_some_and(|c| c.is_uppercase())
+}
+
+fn is_particle(token: &str) -> bool {
+    PARTICLES.contains(&token)
+}
+
+/// A person's name: one to five words, each capitalised (or a particle), no digits.
+pub fn is_name(text: &str) -> bool {
+    let tokens: Vec<&str> = text.split_whitespace().collect();
+    !tokens.is_empty()
+        && tokens.len() <= 5
+        && is_capitalised(tokens[0])
+        && tokens.iter().all(|t| {
+            (is_capitalised(t) || is_particle(t))
+                && !t.chars().any(|c| c.is_ascii_digit())
+                && t.chars()
+                    .all(|c| c.is_alphabetic() || matches!(c, '-' | '\'' | '.' | '’'))
+        })
+        && super::text::label_of(text).is_none()
+}
+
+/// Removes "(...)" notes; says whether a note stood between two parts.
+fn strip_notes(text: &str) -> (String, Option<usize>) {
+    let mut out = String::new();
+    let mut depth = 0;
+    let mut split = None;
+    for ch in text.chars() {
+        match ch {
+            '(' => depth += 1,
+            ')' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 {
+                    split = Some(out.trim_end().len());
+                    out.push(' ');
+                }
+            }
+            _ if depth == 0 => out.push(ch),
+            _ => {}
+        }
+    }
+    let trimmed = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    let split = split.filter(|&p| p > 0 && p < out.trim_end().len());
+    (trimmed, split.map(|p| out[..p].split_whitespace().count()))
+}
+
+/// Reads the people of a section (its lines, label line excluded).
+pub fn parse_section(lines: &[&Line], known_orgs: &HashSet<String>) -> Vec<Person> {
+    let mut people = Vec::new();
+    let mut name_col: Option<usize> = None;
+    let mut org_col: Option<usize> = None;
+    let single: Vec<&&Line> = lines
+        .iter()
+        .filter(|l| !l.is_blank() && l.cells.len() == 1)
+        .collect();
+    let one_comma = single
+        .iter()
+        .filter(|l| l.text.matches(',').count() == 1)
+        .count();
+    let name_org = one_comma >= 2 && one_comma * 10 >= single.len() * 6;
+    for line in lines {
+        if line.is_blank() {
+            continue;
+        }
+        if line.cells.len() >= 2 {
+            let lower: Vec<String> = line.cells.iter().map(|c| c.to_lowercase()).collect();
+            if let Some(n) = lower
+                .iter()
+                .position(|c| NAME_HEADERS.contains(&c.as_str()))
+            {
+                name_col = Some(n);
+                org_col = lower
+                    .iter()
+                    .position(|c| ORG_HEADERS.iter().any(|h| c.contains(h)))
+                    .or(if n == 0 { Some(1) } else { Some(0) });
+                continue;
+            }
+            if let Some(n) = name_col {
+                let (name, _) = strip_notes(line.cells.get(n).map(String::as_str).unwrap_or(""));
+                if is_name(&name) {
+                    let org = org_col
+                        .and_then(|o| line.cells.get(o))
+                        .filter(|o| !o.is_empty())
+                        .cloned();
+                    people.push(person(name, org, None));
+                }
+                continue;
+            }
+            let first = line.cells[0].trim_end_matches(':').trim();
+            let (first_clean, _) = strip_notes(first);
+            if line.cells[0].ends_with(':') || (!is_name(&first_clean) && !first.is_empty()) {
+                // "Organisation:<TAB>Name, Name"
+                let org = Some(first.to_string()).filter(|o| !o.is_empty());
+                let rest = line.cells[1..].join(", ");
+                for mut p in parse_line(&rest, known_orgs, false) {
+                    if p.organization.is_none() {
+                        p.organization = org.clone();
+                    }
+                    people.push(p);
+                }
+            } else if is_name(&first_clean) {
+                people.push(person(first_clean, Some(line.cells[1].clone()), None));
+            }
+            continue;
+        }
+        people.extend(parse_line(&line.text, known_orgs, name_org));
+    }
+    dedupe(people)
+}
+
+fn person(name: String, organization: Option<String>, role: Option<String>) -> Person {
+    Person {
+        name,
+        organization: organization.filter(|o| !o.trim().is_empty()),
+        role,
+    }
+}
+
+fn dedupe(people: Vec<Person>) -> Vec<Person> {
+    let mut seen = HashSet::new();
+    people
+        .into_iter()
+        .filter(|p| seen.insert(p.name.to_lowercase()))
+        .collect()
+}
+
+/// One line of people: a plain list ("A B, C D och E F"), "Name, Organisation", or a run-on
+/// line where each comma is followed by the previous person's role or organisation and then
+/// the next person's name.
+pub fn parse_run(text: &str, known_orgs: &HashSet<String>) -> Vec<Person> {
+    parse_line(text, known_orgs, false)
+}
+
+/// `name_org`: the section lists one "Name, Organisation" per line, so a single comma
+/// separates a person from an organisation even when the organisation looks like a name.
+fn parse_line(text: &str, known_orgs: &HashSet<String>, name_org: bool) -> Vec<Person> {
+    let text = text.trim().trim_end_matches('.');
+    let segments: Vec<&str> = text
+        .split([',', ';'])
+        .flat_map(|s| split_och(s.trim()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    if segments.is_empty() {
+        return Vec::new();
+    }
+    let parts: Vec<Segment> = segments
+        .iter()
+        .map(|s| Segment::new(s, known_orgs))
+        .collect();
+    // In a "Name, Organisation" section the one comma separates the two.
+    let run_on = (name_org
+        && parts.len() == 2
+        && is_name(&parts[0].tokens.join(" "))
+        && parts[0].role.is_empty())
+        || parts.len() >= 2
+            && parts[1..].iter().any(|p| {
+                !p.role.is_empty()
+                    || p.tokens.len() >= 4
+                    || p.tokens.len() == 1
+                    || p.known_org_prefix.is_some()
+                    || p.has_lowercase
+                    || p.note_split.is_some()
+            });
+    let mut people: Vec<Person> = Vec::new();
+    for (i, seg) in parts.iter().enumerate() {
+        if !run_on || i == 0 {
+            let name = seg.tokens.join(" ");
+            if is_name(&name) && (seg.tokens.len() >= 2 || !run_on) {
+                if let Some(prev) = people.last_mut().filter(|_| !seg.role.is_empty()) {
+                    prev.role.get_or_insert(seg.role.join(" "));
+                }
+                people.push(person(name, None, None));
+            }
+            continue;
+        }
+        // Run-on: [role of previous] [organisation of previous] [next name]
+        if let Some(prev) = people.last_mut()
+            && !seg.role.is_empty()
+        {
+            prev.role.get_or_insert(seg.role.join(" "));
+        }
+        let last = i == parts.len() - 1;
+        let n = seg.tokens.len();
+        let (org, name): (Vec<&str>, Vec<&str>) = if seg.has_lowercase || n == 0 {
+            (seg.tokens.clone(), Vec::new())
+        } else if let Some(k) = seg.known_org_prefix {
+            (seg.tokens[..k].to_vec(), seg.tokens[k..].to_vec())
+        } else if let Some(k) = seg.note_split {
+            (seg.tokens[..k].to_vec(), seg.tokens[k..].to_vec())
+        } else if n == 1 || (last && n == 2) || seg.ends_with_note {
+            (seg.tokens.clone(), Vec::new())
+        } else if n == 2 {
+            (Vec::new(), seg.tokens.clone())
+        } else {
+            (seg.tokens[..n - 2].to_vec(), seg.tokens[n - 2..].to_vec())
+        };
+        if let Some(prev) = people.last_mut()
+            && !org.is_empty()
+            && prev.organization.is_none()
+        {
+            prev.organization = Some(org.join(" "));
+        }
+        let name = name.join(" ");
+        if is_name(&name) && name.split_whitespace().count() >= 2 {
+            people.push(person(name, None, None));
+        }
+    }
+    people
+}
+
+/// "Håkan och Lena" are two people; "Region och Länsstyrelse" stays as written (lowercase or
+/// one-word sides are split only when both sides are names of two words or more).
+fn split_och(segment: &str) -> Vec<&str> {
+    for sep in [" och ", " and ", " samt ", " & "] {
+        if let Some((a, b)) = segment.split_once(sep)
+            && is_name(a.trim())
+            && is_name(b.trim())
+            && a.split_whitespace().count() >= 2
+            && b.split_whitespace().count() >= 2
+        {
+            return vec![a.trim(), b.trim()];
+        }
+    }
+    vec![segment]
+}
+
+struct Segment<'a> {
+    role: Vec<&'a str>,
+    tokens: Vec<&'a str>,
+    has_lowercase: bool,
+    known_org_prefix: Option<usize>,
+    note_split: Option<usize>,
+    ends_with_note: bool,
+}
+
+impl<'a> Segment<'a> {
+    fn new(text: &'a str, known_orgs: &HashSet<String>) -> Segment<'a> {
+        let ends_with_note = text.trim_end().ends_with(')');
+        let (clean, note_split) = strip_notes(text);
+        // Tokens borrowed from the original text, notes skipped.
+        let mut tokens: Vec<&str> = Vec::new();
+        let mut depth = 0i32;
+        for t in text.split_whitespace() {
+            let opens = t.matches('(').count() as i32;
+            let closes = t.matches(')').count() as i32;
+            if depth == 0 && opens == 0 {
+                tokens.push(t);
+            }
+            depth = (depth + opens - closes).max(0);
+        }
+        debug_assert!(clean.split_whitespace().count() <= tokens.len() + 1);
+        let role_len = tokens
+            .iter()
+            .take_while(|t| !is_capitalised(t) && !is_particle(t))
+            .count();
+        let role = tokens[..role_len].to_vec();
+        let rest = tokens[role_len..].to_vec();
+        let note_split = note_split
+            .and_then(|k| k.checked_sub(role_len))
+            .filter(|&k| k > 0 && k < rest.len());
+        let has_lowercase = rest.iter().any(|t| {
+            (!is_capitalised(t) && !is_particle(t))
+                || t.chars().any(|c| c.is_ascii_digit() || c == '§')
+        });
+        let joined = rest.join(" ").to_lowercase();
+        let known_org_prefix = known_orgs
+            .iter()
+            .filter(|o| {
+                let o = o.to_lowercase();
+                joined.starts_with(&o)
+                    && joined.len() > o.len()
+                    && joined.as_bytes()[o.len()] == b' '
+            })
+            .map(|o| o.split_whitespace().count())
+            .max();
+        Segment {
+            role,
+            tokens: rest,
+            has_lowercase,
+            known_org_prefix,
+            note_split,
+            ends_with_note,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(people: &[Person]) -> Vec<&str> {
+        people.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    #[test]
+    fn plain_lists_and_name_org_lines() {
+        let none = HashSet::new();
+        assert_eq!(
+            names(&parse_run("Anna Berg, Bo Ek, Carl Dahl", &none)),
+            ["Anna Berg", "Bo Ek", "Carl Dahl"]
+        );
+        assert_eq!(
+            names(&parse_run("Anna Berg och Bo Ek", &none)),
+            ["Anna Berg", "Bo Ek"]
+        );
+        let p = parse_run("Maria Holm, Ale", &none);
+        assert_eq!(names(&p), ["Maria Holm"]);
+        assert_eq!(p[0].organization.as_deref(), Some("Ale"));
+        assert_eq!(
+            names(&parse_run("Eva Lind Ståhl, Per Ek Berg", &none)),
+            ["Eva Lind Ståhl", "Per Ek Berg"]
+        );
+    }
+
+    #[test]
+    fn run_on_lines() {
+        let none = HashSet::new();
+        let p = parse_run(
+            "Anna Berg, Östby Bo Ek, Region Norr Väst (från 9.30) Carl Dahl, Region Norr Väst Dan Falk, Länsstyrelsen",
+            &none,
+        );
+        assert_eq!(names(&p), ["Anna Berg", "Bo Ek", "Carl Dahl", "Dan Falk"]);
+        assert_eq!(p[0].organization.as_deref(), Some("Östby"));
+        assert_eq!(p[1].organization.as_deref(), Some("Region Norr Väst"));
+        assert_eq!(p[3].organization.as_deref(), Some("Länsstyrelsen"));
+        let p = parse_run(
+            "Mats Ek, ordförande/chef Eva Al, sekreterare Lo Berg, kommundirektör Norrby kommun § 5",
+            &none,
+        );
+        assert_eq!(names(&p), ["Mats Ek", "Eva Al", "Lo Berg"]);
+        assert_eq!(p[1].role.as_deref(), Some("sekreterare"));
+        let known: HashSet<String> = ["Region Syd".to_string()].into();
+        let p = parse_run("Ulla Berg Lind, Region Syd Jon Ek Ås, Region Syd", &known);
+        assert_eq!(names(&p), ["Ulla Berg Lind", "Jon Ek Ås"]);
+    }
+
+    #[test]
+    fn tables() {
+        let lines = super::super::text::lines(
+            "Namn\tKommun/Organisation\nAnna Berg\tÖstby\nTove Ek (<i>ersätter Per Al</i>)\tVästby",
+        );
+        let refs: Vec<&Line> = lines.iter().collect();
+        let p = parse_section(&refs, &HashSet::new());
+        assert_eq!(names(&p), ["Anna Berg", "Tove Ek"]);
+        assert_eq!(p[1].organization.as_deref(), Some("Västby"));
+        let lines = super::super::text::lines("Region Syd:\tAnna Berg, Bo Ek\nÖstby:\tCarl Dahl");
+        let refs: Vec<&Line> = lines.iter().collect();
+        let p = parse_section(&refs, &HashSet::new());
+        assert_eq!(names(&p), ["Anna Berg", "Bo Ek", "Carl Dahl"]);
+        assert_eq!(p[2].organization.as_deref(), Some("Östby"));
+    }
+}

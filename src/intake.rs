@@ -9,14 +9,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use mail_parser::MimeHeaders;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::{IntakeConfig, MailboxConfig};
+use crate::document::Limits;
 use crate::outgoing::{self, TextMail};
-use crate::receipt::{self, FileReport, MessageReport};
+use crate::receipt;
 use crate::store::{self, MessageOutcome, NewDocument, OutgoingMail, Store, StoredMessage};
+use crate::understanding::{self, Reading};
 
 /// Everything the intake of one mailbox needs.
 #[derive(Debug, Clone)]
@@ -123,8 +124,30 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
     {
         outgoing.push(mail);
     }
-    let documents: Vec<NewDocument> = Vec::new();
-    let summary = format!("{} file(s) seen", report.files.len());
+    let documents: Vec<NewDocument> = report
+        .reading
+        .documents
+        .iter()
+        .map(|d| NewDocument {
+            name: d.name.clone(),
+            format: d.format.as_str().to_string(),
+            kind: serde_json::to_value(d.meeting.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            language: serde_json::to_value(d.meeting.language)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            text: d.text.clone(),
+            understood_json: serde_json::to_string(&d.meeting).unwrap_or_default(),
+        })
+        .collect();
+    let summary = format!(
+        "{} document(s) read, {} refused",
+        report.reading.documents.len(),
+        report.reading.refused.len()
+    );
     intake
         .store
         .complete_message(
@@ -136,7 +159,7 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
             now,
         )
         .await?;
-    tracing::info!(mailbox = %intake.mailbox.name, id = message.id, message_id = ?message.message_id, files = report.files.len(), receipts = outgoing.len(), "processed");
+    tracing::info!(mailbox = %intake.mailbox.name, id = message.id, message_id = ?message.message_id, documents = report.reading.documents.len(), refused = report.reading.refused.len(), receipts = outgoing.len(), "processed");
     Ok(())
 }
 
@@ -168,7 +191,30 @@ async fn quarantine(intake: &Intake, message: &StoredMessage, reason: &str) -> R
         .await
 }
 
-/// Reads a whole message: who sent it, and what files it carries. Runs on a blocking thread.
+/// What was read from one message.
+#[derive(Debug, Clone, Default)]
+pub struct MessageReport {
+    /// The sender: display name and address.
+    pub from: Option<(Option<String>, String)>,
+    pub subject: Option<String>,
+    /// Sent by a robot (auto-reply, bounce, list): no receipt.
+    pub auto_submitted: bool,
+    pub reading: Reading,
+    /// Why the whole message was refused, if it was.
+    pub refusal: Option<String>,
+}
+
+impl MessageReport {
+    fn refused(reason: String) -> MessageReport {
+        MessageReport {
+            refusal: Some(reason),
+            ..Default::default()
+        }
+    }
+}
+
+/// Reads a whole message: who sent it, and what each of its documents says. Runs on a
+/// blocking thread.
 pub fn understand(raw: &[u8], max_bytes: usize) -> MessageReport {
     if raw.len() > max_bytes {
         return MessageReport::refused(format!(
@@ -183,39 +229,13 @@ pub fn understand(raw: &[u8], max_bytes: usize) -> MessageReport {
         .from()
         .and_then(|f| f.first())
         .and_then(|a| Some((a.name().map(str::to_string), a.address()?.to_string())));
-    let mut files = Vec::new();
-    if let Some(body) = message.body_text(0)
-        && !body.trim().is_empty()
-    {
-        files.push(FileReport {
-            name: receipt::BODY_NAME.into(),
-            description: format!("{} characters of text", body.chars().count()),
-        });
-    }
-    for part in message.attachments() {
-        let name = part
-            .attachment_name()
-            .map(|n| outgoing::clean_header_text(n, 200))
-            .unwrap_or_else(|| "(unnamed attachment)".into());
-        let content_type = part
-            .content_type()
-            .map(|ct| match ct.subtype() {
-                Some(sub) => format!("{}/{}", ct.ctype(), sub),
-                None => ct.ctype().to_string(),
-            })
-            .unwrap_or_else(|| "application/octet-stream".into());
-        files.push(FileReport {
-            name,
-            description: format!("{content_type}, {} bytes", part.contents().len()),
-        });
-    }
     MessageReport {
         from,
         subject: message
             .subject()
             .map(|s| outgoing::clean_header_text(s, 200)),
         auto_submitted: is_automatic(&message),
-        files,
+        reading: understanding::read_mail(raw, &Limits::default()),
         refusal: None,
     }
 }
@@ -269,7 +289,7 @@ fn receipt_mail(
         from,
         to: vec![to],
         subject: &subject,
-        body: receipt::body(report),
+        body: receipt::body(&report.reading, name.as_deref()),
         in_reply_to: message.message_id.as_deref(),
         date: intake.clock.now(),
     }
@@ -308,11 +328,13 @@ Kommunalt forum 2018-05-02\r\n\
     }
 
     #[test]
-    fn understand_lists_body_and_attachment() {
+    fn understand_reads_body_and_attachment() {
         let report = understand(MAIL, 1 << 20);
         assert!(report.refusal.is_none());
-        assert_eq!(report.files.len(), 2, "{:?}", report.files);
-        assert_eq!(report.files[1].name, "protokoll.txt");
+        let docs = &report.reading.documents;
+        assert_eq!(docs.len(), 2, "{docs:?}");
+        assert_eq!(docs[1].name, "protokoll.txt");
+        assert_eq!(docs[1].meeting.title.as_deref(), Some("Kommunalt forum"));
         assert!(!report.auto_submitted);
         assert_eq!(
             report.from.as_ref().map(|f| f.1.as_str()),

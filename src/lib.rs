@@ -9,6 +9,9 @@
 //! - [`imap`]: connecting and logging in (TLS, STARTTLS, verified certificates).
 //! - [`inbox`]: watching a folder (IDLE), storing each message, then moving it.
 //! - [`intake`]: reading a stored message and deciding what mail it causes.
+//! - [`document`]: the text out of a mail body or attachment of any format, within limits.
+//! - [`extract`]: a meeting (people, agenda, actions, next meetings) out of a document's text.
+//! - [`understanding`]: both, for a whole mail or file.
 //! - [`receipt`]: the text of the reply every sender gets.
 //! - [`outgoing`]: rendering outgoing mail to the exact bytes the outbox keeps.
 //! - [`outbox`]: sending the outbox over SMTP, with retries.
@@ -19,6 +22,7 @@
 pub mod clock;
 pub mod config;
 pub mod daemon;
+pub mod document;
 pub mod extract;
 pub mod imap;
 pub mod inbox;
@@ -28,3 +32,4 @@ pub mod outgoing;
 pub mod receipt;
 pub mod status;
 pub mod store;
+pub mod understanding;

@@ -199,14 +199,48 @@ fn ingest(file: &std::path::Path, json: bool) -> Result<()> {
             .with_context(|| format!("cannot read {}", file.display()))
             .map_err(UsageError)?
     };
-    let text = String::from_utf8_lossy(&bytes);
-    let meeting = clerk::extract::extract(&text, &clerk::extract::Context::default());
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "stdin".into());
+    let reading =
+        clerk::understanding::read_file(&name, &bytes, &clerk::document::Limits::default());
     if json {
-        println!("{}", serde_json::to_string_pretty(&meeting)?);
+        println!("{}", serde_json::to_string_pretty(&ingest_json(&reading))?);
     } else {
-        println!("{meeting:#?}");
+        print!("{}", clerk::receipt::summary(&reading));
+    }
+    if reading.documents.is_empty() {
+        let reasons: Vec<String> = reading
+            .refused
+            .iter()
+            .map(|r| format!("{}: {}", r.name, r.reason))
+            .collect();
+        anyhow::bail!("nothing could be read: {}", reasons.join("; "));
     }
     Ok(())
+}
+
+/// The primary document's meeting as the corpus JSON, plus what else the input held.
+fn ingest_json(reading: &clerk::understanding::Reading) -> serde_json::Value {
+    let mut value = match reading.primary() {
+        Some(doc) => {
+            let mut v = serde_json::to_value(&doc.meeting).unwrap_or_default();
+            v["source"] =
+                serde_json::json!({"name": doc.name, "format": doc.format, "note": doc.note});
+            v
+        }
+        None => serde_json::json!({}),
+    };
+    let primary = reading.primary().map(|d| d.name.clone());
+    value["other_documents"] = reading
+        .documents
+        .iter()
+        .filter(|d| Some(&d.name) != primary.as_ref())
+        .map(|d| serde_json::json!({"name": d.name, "format": d.format, "meeting": d.meeting}))
+        .collect();
+    value["refused"] = serde_json::to_value(&reading.refused).unwrap_or_default();
+    value
 }
 
 /// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C).

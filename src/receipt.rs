@@ -1,35 +1,155 @@
 //! The receipt: the reply every sender gets, saying what Clerk found in their mail and what it
-//! understood, so that a mistake is caught by a person early. Pure text; no I/O.
+//! understood, so that a mistake is caught by a person early. Written in the language of the
+//! documents (Swedish unless they are English). Pure text; no I/O.
 
-/// The name the mail body goes by in a receipt.
-pub const BODY_NAME: &str = "message body";
+use chrono::{Datelike, NaiveDate, NaiveTime};
 
-/// One file (or the body) found in a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileReport {
-    pub name: String,
-    pub description: String,
+use crate::document::BODY;
+use crate::extract::{Kind, Language, Meeting, Person};
+use crate::understanding::Reading;
+
+/// The words of one language.
+struct Words {
+    hello: &'static str,
+    thanks: &'static str,
+    nothing: &'static str,
+    minutes: &'static str,
+    agenda: &'static str,
+    other: &'static str,
+    date: &'static str,
+    date_from_mail: &'static str,
+    no_date: &'static str,
+    time: &'static str,
+    place: &'static str,
+    present: &'static str,
+    absent: &'static str,
+    secretary: &'static str,
+    approvers: &'static str,
+    approval_due: &'static str,
+    agenda_items: &'static str,
+    decisions: &'static str,
+    actions: &'static str,
+    no_owner: &'static str,
+    due: &'static str,
+    next_meetings: &'static str,
+    time_not_given: &'static str,
+    unreadable: &'static str,
+    closing: &'static str,
+    body_name: &'static str,
+    months: [&'static str; 12],
+    weekdays: [&'static str; 7],
 }
 
-/// What was read from one message.
-#[derive(Debug, Clone, Default)]
-pub struct MessageReport {
-    /// The sender: display name and address.
-    pub from: Option<(Option<String>, String)>,
-    pub subject: Option<String>,
-    /// Sent by a robot (auto-reply, bounce, list): no receipt.
-    pub auto_submitted: bool,
-    pub files: Vec<FileReport>,
-    /// Why the whole message was refused, if it was.
-    pub refusal: Option<String>,
+const SV: Words = Words {
+    hello: "Hej",
+    thanks: "Tack, jag har läst ditt mejl. Så här uppfattade jag det:",
+    nothing: "Tack för ditt mejl. Jag hittade inget möte, ingen kallelse och inget protokoll i det.",
+    minutes: "Protokoll",
+    agenda: "Kallelse/dagordning",
+    other: "Dokument",
+    date: "Datum",
+    date_from_mail: "dokumentet saknar datum, så jag har utgått från mejlets datum",
+    no_date: "framgår inte",
+    time: "Tid",
+    place: "Plats",
+    present: "Närvarande",
+    absent: "Förhindrade",
+    secretary: "Sekreterare",
+    approvers: "Justerare",
+    approval_due: "Justeras senast",
+    agenda_items: "Dagordning",
+    decisions: "Beslut",
+    actions: "Åtgärder",
+    no_owner: "ansvarig saknas",
+    due: "senast",
+    next_meetings: "Kommande möten",
+    time_not_given: "tid ej angiven",
+    unreadable: "Det här kunde jag inte läsa:",
+    closing: "Stämmer något inte? Svara på det här mejlet så rättar vi det.\n\nVänliga hälsningar\nClerk",
+    body_name: "mejlets text",
+    months: [
+        "januari",
+        "februari",
+        "mars",
+        "april",
+        "maj",
+        "juni",
+        "juli",
+        "augusti",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ],
+    weekdays: [
+        "måndag", "tisdag", "onsdag", "torsdag", "fredag", "lördag", "söndag",
+    ],
+};
+
+const EN: Words = Words {
+    hello: "Hello",
+    thanks: "Thank you, I have read your mail. This is what I understood:",
+    nothing: "Thank you for your mail. I found no meeting, notice or minutes in it.",
+    minutes: "Minutes",
+    agenda: "Notice/agenda",
+    other: "Document",
+    date: "Date",
+    date_from_mail: "the document has no date, so I used the date of your mail",
+    no_date: "not stated",
+    time: "Time",
+    place: "Place",
+    present: "Present",
+    absent: "Apologies",
+    secretary: "Minutes taken by",
+    approvers: "To be approved by",
+    approval_due: "Approval due",
+    agenda_items: "Agenda",
+    decisions: "Decisions",
+    actions: "Actions",
+    no_owner: "no owner given",
+    due: "due",
+    next_meetings: "Next meetings",
+    time_not_given: "time not given",
+    unreadable: "I could not read this:",
+    closing: "Is anything wrong? Reply to this mail and it will be put right.\n\nKind regards\nClerk",
+    body_name: "the mail's text",
+    months: [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    weekdays: [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ],
+};
+
+/// The language the receipt is written in: that of the main meeting document, else Swedish.
+pub fn language(reading: &Reading) -> Language {
+    reading
+        .primary()
+        .map(|d| d.meeting.language)
+        .unwrap_or(Language::Sv)
 }
 
-impl MessageReport {
-    pub fn refused(reason: String) -> MessageReport {
-        MessageReport {
-            refusal: Some(reason),
-            ..Default::default()
-        }
+fn words(reading: &Reading) -> &'static Words {
+    match language(reading) {
+        Language::En => &EN,
+        Language::Sv => &SV,
     }
 }
 
@@ -42,40 +162,181 @@ pub fn subject(original: Option<&str>) -> String {
     }
 }
 
-/// The receipt's text.
-pub fn body(report: &MessageReport) -> String {
-    let mut out = String::new();
-    let greeting = match report.from.as_ref().and_then(|(name, _)| name.as_deref()) {
-        Some(name) => format!("Hej {},\n\n", first_name(name)),
-        None => "Hej,\n\n".to_string(),
+/// The receipt's text: a greeting, what was understood of each document, what could not be
+/// read, and how to correct it.
+pub fn body(reading: &Reading, sender_name: Option<&str>) -> String {
+    let w = words(reading);
+    let mut out = match sender_name.and_then(|n| n.split_whitespace().next()) {
+        Some(first) => format!("{} {first},\n\n", w.hello),
+        None => format!("{},\n\n", w.hello),
     };
-    out.push_str(&greeting);
-    if report.files.is_empty() {
-        out.push_str("Tack för ditt meddelande. Jag hittade inget dokument i det.\n");
-    } else {
-        out.push_str("Tack, jag har tagit emot ditt meddelande. Det innehöll:\n\n");
-        for file in &report.files {
-            let name = if file.name == BODY_NAME {
-                "Meddelandets text"
-            } else {
-                &file.name
-            };
-            out.push_str(&format!("- {name} ({})\n", file.description));
-        }
-    }
-    out.push_str(
-        "\nStämmer något inte, svara på det här mejlet så rättar vi det.\n\nVänliga hälsningar\nClerk\n",
-    );
+    out.push_str(&summary(reading));
+    out.push('\n');
+    out.push_str(w.closing);
+    out.push('\n');
     out
 }
 
-fn first_name(name: &str) -> &str {
-    name.split_whitespace().next().unwrap_or(name)
+/// What was understood, without greeting (also what `clerk ingest` prints).
+pub fn summary(reading: &Reading) -> String {
+    let w = words(reading);
+    let mut out = String::new();
+    // A mail body that only says "here are the minutes" is not reported as a meeting.
+    let meetings: Vec<_> = reading
+        .documents
+        .iter()
+        .filter(|d| {
+            d.meeting.kind != Kind::Other
+                || !d.meeting.attendees.is_empty()
+                || !d.meeting.agenda_items.is_empty()
+                || (d.name != BODY && d.meeting.date.is_some() && !d.meeting.date_from_mail)
+        })
+        .collect();
+    if meetings.is_empty() {
+        out.push_str(w.nothing);
+        out.push('\n');
+    } else {
+        out.push_str(w.thanks);
+        out.push('\n');
+        for doc in meetings {
+            out.push('\n');
+            let name = if doc.name == BODY {
+                w.body_name
+            } else {
+                doc.name.as_str()
+            };
+            write_meeting(&mut out, w, name, &doc.meeting);
+        }
+    }
+    if !reading.refused.is_empty() {
+        out.push('\n');
+        out.push_str(w.unreadable);
+        out.push('\n');
+        for r in &reading.refused {
+            out.push_str(&format!("- {}: {}\n", r.name, r.reason));
+        }
+    }
+    out
+}
+
+fn write_meeting(out: &mut String, w: &Words, name: &str, m: &Meeting) {
+    let kind = match m.kind {
+        Kind::Minutes => w.minutes,
+        Kind::Agenda => w.agenda,
+        Kind::Other => w.other,
+    };
+    let title = m.title.as_deref().unwrap_or(name);
+    out.push_str(&format!("{kind}: {title} ({name})\n"));
+    let date = match m.date {
+        Some(d) if m.date_from_mail => format!("{} ({})", long_date(w, d), w.date_from_mail),
+        Some(d) => long_date(w, d),
+        None => w.no_date.to_string(),
+    };
+    line(out, w.date, &date);
+    if let Some(time) = time_span(m.start, m.end) {
+        line(out, w.time, &time);
+    }
+    if let Some(place) = &m.place {
+        line(out, w.place, place);
+    }
+    list(out, w.present, &m.attendees);
+    list(out, w.absent, &m.absent);
+    if let Some(secretary) = &m.secretary {
+        line(out, w.secretary, secretary);
+    }
+    if !m.approvers.is_empty() {
+        line(out, w.approvers, &m.approvers.join(", "));
+    }
+    if let Some(due) = m.approval_due {
+        line(out, w.approval_due, &long_date(w, due));
+    }
+    if !m.agenda_items.is_empty() {
+        out.push_str(&format!("  {}:\n", w.agenda_items));
+        for item in &m.agenda_items {
+            let number = item
+                .number
+                .as_deref()
+                .map(|n| format!("{n} "))
+                .unwrap_or_default();
+            out.push_str(&format!("    {number}{}\n", item.title));
+        }
+    }
+    if !m.decisions.is_empty() {
+        out.push_str(&format!("  {}:\n", w.decisions));
+        for decision in &m.decisions {
+            out.push_str(&format!("    - {}\n", decision.text));
+        }
+    }
+    if !m.actions.is_empty() {
+        out.push_str(&format!("  {}:\n", w.actions));
+        for action in &m.actions {
+            let owner = action.owner.as_deref().unwrap_or(w.no_owner);
+            let due = action
+                .due
+                .map(|d| format!(" ({} {})", w.due, long_date(w, d)))
+                .unwrap_or_default();
+            out.push_str(&format!("    - {owner}: {}{due}\n", action.text));
+        }
+    }
+    if !m.next_meetings.is_empty() {
+        out.push_str(&format!("  {}:\n", w.next_meetings));
+        for next in &m.next_meetings {
+            let mut parts = vec![
+                next.date
+                    .map(|d| long_date(w, d))
+                    .unwrap_or_else(|| w.no_date.into()),
+            ];
+            parts.push(time_span(next.start, next.end).unwrap_or_else(|| w.time_not_given.into()));
+            if let Some(place) = &next.place {
+                parts.push(place.clone());
+            }
+            out.push_str(&format!("    - {}\n", parts.join(", ")));
+        }
+    }
+}
+
+fn line(out: &mut String, label: &str, value: &str) {
+    out.push_str(&format!("  {label}: {value}\n"));
+}
+
+fn list(out: &mut String, label: &str, people: &[Person]) {
+    if people.is_empty() {
+        return;
+    }
+    let names: Vec<String> = people
+        .iter()
+        .map(|p| match &p.organization {
+            Some(org) => format!("{} ({org})", p.name),
+            None => p.name.clone(),
+        })
+        .collect();
+    out.push_str(&format!(
+        "  {label} ({}): {}\n",
+        people.len(),
+        names.join(", ")
+    ));
+}
+
+/// "onsdag 2 maj 2018" / "Wednesday 2 May 2018".
+fn long_date(w: &Words, date: NaiveDate) -> String {
+    let weekday = w.weekdays[date.weekday().num_days_from_monday() as usize];
+    let month = w.months[date.month0() as usize];
+    format!("{weekday} {} {month} {}", date.day(), date.year())
+}
+
+fn time_span(start: Option<NaiveTime>, end: Option<NaiveTime>) -> Option<String> {
+    match (start, end) {
+        (Some(s), Some(e)) => Some(format!("{}–{}", s.format("%H.%M"), e.format("%H.%M"))),
+        (Some(s), None) => Some(s.format("%H.%M").to_string()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::document::Limits;
+    use crate::understanding::read_file;
 
     #[test]
     fn subject_gets_one_re() {
@@ -85,27 +346,44 @@ mod tests {
     }
 
     #[test]
-    fn body_lists_every_file_and_greets_by_first_name() {
-        let report = MessageReport {
-            from: Some((Some("Anna Fransson".into()), "anna@example.org".into())),
-            files: vec![
-                FileReport {
-                    name: BODY_NAME.into(),
-                    description: "12 characters of text".into(),
-                },
-                FileReport {
-                    name: "protokoll.docx".into(),
-                    description: "a Word document".into(),
-                },
-            ],
-            ..Default::default()
-        };
-        let text = body(&report);
-        assert!(text.starts_with("Hej Anna,"), "{text}");
+    fn swedish_summary_of_minutes() {
+        let text = "Protokoll styrelsen 2026-03-02\nTid: 13.00-15.00\nPlats: Rum 1\n\nNärvarande:\tAnna Berg, Bo Ek\n\n\
+                    1. Budget\n\nAnna Berg skickar ut budgeten senast den 9 mars.\n\nNästa möte: 6 april 2026";
+        let reading = read_file("p.txt", text.as_bytes(), &Limits::default());
+        let body = body(&reading, Some("Sara Ek"));
+        assert!(body.starts_with("Hej Sara,"), "{body}");
+        assert!(body.contains("Protokoll: Styrelsen (p.txt)"), "{body}");
+        assert!(body.contains("Datum: måndag 2 mars 2026"), "{body}");
+        assert!(body.contains("Tid: 13.00–15.00"), "{body}");
+        assert!(body.contains("Närvarande (2): Anna Berg, Bo Ek"), "{body}");
         assert!(
-            text.contains("- protokoll.docx (a Word document)"),
-            "{text}"
+            body.contains(
+                "Anna Berg: skickar ut budgeten senast den 9 mars (senast måndag 9 mars 2026)"
+            ),
+            "{body}"
         );
-        assert!(text.contains("Meddelandets text"), "{text}");
+        assert!(
+            body.contains("måndag 6 april 2026, tid ej angiven"),
+            "{body}"
+        );
+        assert!(body.contains("Svara på det här mejlet"), "{body}");
+    }
+
+    #[test]
+    fn english_document_english_receipt_and_refusals_listed() {
+        let text =
+            "Minutes of the Finance Committee\nDate: 2 March 2026\n\nPresent: Anna Berg, Bo Ek\n";
+        let mut reading = read_file("m.txt", text.as_bytes(), &Limits::default());
+        reading.refused.push(crate::document::Refused {
+            name: "scan.pdf".into(),
+            reason: "no text layer".into(),
+        });
+        let body = body(&reading, None);
+        assert!(body.starts_with("Hello,"), "{body}");
+        assert!(body.contains("Date: Monday 2 March 2026"), "{body}");
+        assert!(
+            body.contains("I could not read this:\n- scan.pdf: no text layer"),
+            "{body}"
+        );
     }
 }

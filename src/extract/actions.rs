@@ -18,6 +18,8 @@ pub struct Context {
     pub meeting_date: Option<NaiveDate>,
     /// Full names of everyone the document lists.
     pub people: Vec<String>,
+    /// The date of the next meeting, for "before the next meeting".
+    pub next_meeting: Option<NaiveDate>,
 }
 
 impl Context {
@@ -30,7 +32,7 @@ impl Context {
     }
 
     /// "Sara" is Sara Herrman when she is the only Sara the document lists.
-    fn resolve(&self, owner: &str) -> String {
+    pub fn resolve(&self, owner: &str) -> String {
         let parts: Vec<String> = owner
             .split(" och ")
             .map(|part| {
@@ -59,7 +61,8 @@ static COMMITMENT: LazyLock<Regex> = LazyLock::new(|| {
     let infinitive = "återkomma|återkommer|skicka(?: ut)?|maila|mejla|ta fram|kalla(?: till)?|stämma av|sammanställa|bjuda in|kontakta|undersöka|utreda|bereda|återrapportera|se över|boka|förbereda|lämna|föra en dialog|titta på|ta upp";
     let english = "will (?:send|circulate|prepare|draft|contact|follow up|report|arrange|book|check|review|update|share|organi[sz]e|set up|invite|look into|investigate|come back|write|present|provide|distribute)|agreed to|(?:is|was|were|are) asked to|(?:is|was) tasked with|volunteered to|to (?:send|circulate|prepare|draft|contact|follow up|arrange|book|review|update|share|organi[sz]e|set up|invite|look into|investigate)";
     Regex::new(&format!(
-        r"(?i)\b(?:(?:ska|skall|behöver|bör|måste)\s+(?:också\s+|även\s+|gärna\s+)?(?:{infinitive})|{present}|{english})\b"
+        // Word boundaries spelled out: Unicode `\b` keeps the fast engines off Swedish text.
+        r"(?i)(?:^|[^\p{{L}}\p{{N}}_])((?:ska|skall|behöver|bör|måste)\s+(?:också\s+|även\s+|gärna\s+)?(?:{infinitive})|{present}|{english})(?:$|[^\p{{L}}\p{{N}}_])"
     ))
     .unwrap()
 });
@@ -176,12 +179,20 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// The due date: a date in the action's own words, resolved from the meeting's date.
+/// "till nästa möte", "before the next meeting": due when the body next meets.
+static NEXT_REF: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:till|inför|före|innan|senast|vid|på|by|before|until|for|at|ahead of|prior to)\s+(?:the\s+)?(?:nästa|next|kommande)\s+(?:möte|mötet|meeting|sammanträde|sammanträdet|träff|träffen)\b")
+        .unwrap()
+});
+
+/// The due date: a date in the action's own words, resolved from the meeting's date, or the
+/// next meeting's date when the action is due by then.
 fn due(text: &str, ctx: &Context) -> Option<NaiveDate> {
     let year = ctx.meeting_date.map(|d| d.year());
     find_dates(text, year)
         .first()
         .map(|f| after_meeting(f, ctx.meeting_date))
+        .or_else(|| ctx.next_meeting.filter(|_| NEXT_REF.is_match(text)))
 }
 
 fn tidy(text: &str) -> String {
@@ -193,7 +204,7 @@ fn tidy(text: &str) -> String {
 
 /// Commitments in one sentence of prose.
 pub fn from_sentence(sentence: &str, ctx: &Context) -> Option<Action> {
-    let m = COMMITMENT.find(sentence)?;
+    let m = COMMITMENT.captures(sentence)?.get(1)?;
     let before = &sentence[..m.start()];
     // The subject runs back to the start of its clause.
     let clause_start = ["–", " - ", ":", ", ", " att ", "; "]
@@ -212,6 +223,137 @@ pub fn from_sentence(sentence: &str, ctx: &Context) -> Option<Action> {
         due: due(&text, ctx),
         text,
     })
+}
+
+/// The columns of an action table, from its header row ("Vem | Vad | När").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Columns {
+    owner: Option<usize>,
+    text: usize,
+    due: Option<usize>,
+}
+
+const OWNER_HEADERS: &[&str] = &[
+    "vem",
+    "who",
+    "ansvarig",
+    "ansvariga",
+    "ansvar",
+    "owner",
+    "action owner",
+    "responsible",
+    "by whom",
+    "utförare",
+];
+const TEXT_HEADERS: &[&str] = &[
+    "vad",
+    "what",
+    "åtgärd",
+    "åtgärder",
+    "action",
+    "actions",
+    "action item",
+    "uppgift",
+    "task",
+    "aktivitet",
+    "att göra",
+    "uppdrag",
+];
+const DUE_HEADERS: &[&str] = &[
+    "när",
+    "when",
+    "klart",
+    "klart till",
+    "klart senast",
+    "senast",
+    "deadline",
+    "due",
+    "due date",
+    "by when",
+    "datum",
+    "date",
+    "tidpunkt",
+];
+
+fn header_cell(cells: &[String], names: &[&str]) -> Option<usize> {
+    cells.iter().position(|c| {
+        let c = c.trim().trim_end_matches([':', '?']).to_lowercase();
+        names.contains(&c.as_str())
+    })
+}
+
+/// An action table's header row: a "what" column and a "who" or "when" column.
+pub fn header(cells: &[String]) -> Option<Columns> {
+    if cells.len() < 2 {
+        return None;
+    }
+    let text = header_cell(cells, TEXT_HEADERS)?;
+    let owner = header_cell(cells, OWNER_HEADERS);
+    let due = header_cell(cells, DUE_HEADERS);
+    (owner.is_some() || due.is_some()).then_some(Columns { owner, text, due })
+}
+
+/// One row of an action table.
+pub fn from_row(cells: &[String], cols: Columns, ctx: &Context) -> Option<Action> {
+    let cell = |i: Option<usize>| {
+        i.and_then(|i| cells.get(i))
+            .map(|c| c.trim())
+            .filter(|c| !c.is_empty())
+    };
+    let text = tidy(cell(Some(cols.text))?);
+    if text.is_empty() {
+        return None;
+    }
+    let owner = cell(cols.owner).map(|o| ctx.resolve(o));
+    let year = ctx.meeting_date.map(|d| d.year());
+    let due_date = cell(cols.due)
+        .and_then(|d| find_dates(d, year).into_iter().next())
+        .map(|f| after_meeting(&f, ctx.meeting_date))
+        .or_else(|| due(&text, ctx))
+        .or_else(|| {
+            cell(cols.due)
+                .filter(|d| NEXT_REF.is_match(&format!("till {d}")) || NEXT_REF.is_match(d))
+                .and(ctx.next_meeting)
+        });
+    Some(Action {
+        owner,
+        text,
+        due: due_date,
+    })
+}
+
+/// A row of an action section without a header: the cell that names a person or group is
+/// the owner, a cell holding a date the due date, the longest other cell the task.
+pub fn from_cells(cells: &[String], ctx: &Context) -> Option<Action> {
+    let year = ctx.meeting_date.map(|d| d.year());
+    let mut owner_col = None;
+    let mut due_col = None;
+    for (i, c) in cells.iter().enumerate() {
+        let c = c.trim();
+        if owner_col.is_none()
+            && c.split_whitespace().count() <= 5
+            && owner(c, ctx, false).is_some()
+        {
+            owner_col = Some(i);
+        } else if due_col.is_none()
+            && c.split_whitespace().count() <= 4
+            && !find_dates(c, year).is_empty()
+        {
+            due_col = Some(i);
+        }
+    }
+    let text_col = (0..cells.len())
+        .filter(|&i| Some(i) != owner_col && Some(i) != due_col)
+        .max_by_key(|&i| cells[i].chars().count())?;
+    from_row(
+        cells,
+        Columns {
+            owner: owner_col,
+            text: text_col,
+            due: due_col,
+        },
+        ctx,
+    )
 }
 
 static ACTION_PREFIX: LazyLock<Regex> =
@@ -269,6 +411,7 @@ mod tests {
         Context {
             meeting_date: NaiveDate::from_ymd_opt(2020, 9, 10),
             people: vec!["Sara Herr".into(), "Johan Hög".into(), "Lena Teg".into()],
+            next_meeting: NaiveDate::from_ymd_opt(2020, 10, 8),
         }
     }
 
@@ -299,6 +442,16 @@ mod tests {
         let a = from_sentence("Anna Berg will send the report by 15 October.", &c).unwrap();
         assert_eq!(a.owner.as_deref(), Some("Anna Berg"));
         assert_eq!(a.due, NaiveDate::from_ymd_opt(2020, 10, 15));
+        let a = from_sentence(
+            "Carl Dahl will contact the applicants before the next meeting.",
+            &c,
+        )
+        .unwrap();
+        assert_eq!(a.due, NaiveDate::from_ymd_opt(2020, 10, 8));
+        let a = from_sentence("Anna Berg tar fram ett förslag till nästa möte.", &c).unwrap();
+        assert_eq!(a.due, NaiveDate::from_ymd_opt(2020, 10, 8));
+        let a = from_sentence("Anna Berg återkommer vid nätverkets nästa möte.", &c).unwrap();
+        assert_eq!(a.due, None);
     }
 
     #[test]
@@ -338,5 +491,25 @@ mod tests {
         assert!(from_item("Att vi ges utrymme för att presentera.", &c, false).is_none());
         let a = from_item("Uppdatera hemsidan", &c, true).unwrap();
         assert_eq!(a.owner, None);
+    }
+
+    #[test]
+    fn action_tables() {
+        let c = ctx();
+        let cells = |s: &str| s.split('\t').map(String::from).collect::<Vec<_>>();
+        let cols = header(&cells("Vem\tVad\tNär")).unwrap();
+        let a = from_row(&cells("Sara\tBoka lokal\t15/11"), cols, &c).unwrap();
+        assert_eq!(a.owner.as_deref(), Some("Sara Herr"));
+        assert_eq!(a.text, "Boka lokal");
+        assert_eq!(a.due, NaiveDate::from_ymd_opt(2020, 11, 15));
+        let cols = header(&cells("Action\tOwner\tDue")).unwrap();
+        let a = from_row(&cells("Send the report\tAnna Berg\tnext meeting"), cols, &c).unwrap();
+        assert_eq!(a.owner.as_deref(), Some("Anna Berg"));
+        assert_eq!(a.due, NaiveDate::from_ymd_opt(2020, 10, 8));
+        assert!(header(&cells("Punkt\tBeskrivning\tAnsvarig")).is_none());
+        let a = from_cells(&cells("Johan Hög\tUppdatera hemsidan\t2020-10-01"), &c).unwrap();
+        assert_eq!(a.owner.as_deref(), Some("Johan Hög"));
+        assert_eq!(a.text, "Uppdatera hemsidan");
+        assert_eq!(a.due, NaiveDate::from_ymd_opt(2020, 10, 1));
     }
 }

@@ -20,6 +20,9 @@ const TITLE_HEADERS: &[&str] = &[
     "topic",
     "title",
     "subject",
+    "agenda item",
+    "ärenden",
+    "innehåll",
 ];
 const RESPONSIBLE_HEADERS: &[&str] = &[
     "ansvarig",
@@ -39,6 +42,21 @@ fn column(header: &[String], names: &[&str]) -> Option<usize> {
     header
         .iter()
         .position(|h| names.contains(&h.to_lowercase().trim_end_matches(':')))
+}
+
+/// A header row of an agenda table: a title column and a number, time, type or responsible
+/// column ("Punkt | Typ | Beskrivning | Ansvarig | Ca tid", "Item | Topic | Lead | Time").
+pub fn is_header(cells: &[String]) -> bool {
+    cells.len() >= 2
+        && column(cells, TITLE_HEADERS).is_some()
+        && [
+            NUMBER_HEADERS,
+            TIME_HEADERS,
+            TYPE_HEADERS,
+            RESPONSIBLE_HEADERS,
+        ]
+        .iter()
+        .any(|h| column(cells, h).is_some())
 }
 
 /// Items of an agenda section: a table with a header row, or numbered lines.

@@ -293,6 +293,13 @@ mod tests {
             [d(2024, 9, 16)]
         );
         assert_eq!(dates("the 3rd of March", Some(2025)), [d(2025, 3, 3)]);
+        assert_eq!(
+            dates("Tuesday, March 4, 2025 at 2:00 PM", None),
+            [d(2025, 3, 4)]
+        );
+        assert_eq!(dates("Thursday 7th November 2024", None), [d(2024, 11, 7)]);
+        assert_eq!(dates("by 15 March", Some(2026)), [d(2026, 3, 15)]);
+        assert_eq!(dates("senast 2024-10-01", None), [d(2024, 10, 1)]);
         assert_eq!(dates("den 17-18 januari", Some(2019)), [d(2019, 1, 17)]);
     }
 
@@ -332,6 +339,16 @@ mod tests {
             Some((t(13, 30), Some(t(15, 0))))
         );
         assert_eq!(span("kl. 10", false), Some((t(10, 0), None)));
+        assert_eq!(span("at 2:00 PM", false), Some((t(14, 0), None)));
+        assert_eq!(
+            span("at 7.30pm in the hall", false),
+            Some((t(19, 30), None))
+        );
+        assert_eq!(
+            span("Klockan: 9.00–11.30", false),
+            Some((t(9, 0), Some(t(11, 30))))
+        );
+        assert_eq!(span("1.30 pm", false), Some((t(13, 30), None)));
         assert_eq!(span("Paragrafer: 8-14", false), None);
         assert_eq!(span("2018-05-02", false), None);
         assert_eq!(span("10–11 kommuner", false), None);

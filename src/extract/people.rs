@@ -13,6 +13,60 @@ const PARTICLES: &[&str] = &[
     "von", "af", "de", "van", "der", "den", "la", "du", "di", "da", "el",
 ];
 
+/// Header cells naming a role column.
+const ROLE_HEADERS: &[&str] = &[
+    "funktion",
+    "roll",
+    "role",
+    "uppdrag",
+    "befattning",
+    "title",
+    "position",
+    "titel",
+];
+
+/// Courtesy titles written before names: "Cllr J. Turner", "Dr Eva Berg".
+const HONORIFICS: &[&str] = &[
+    "cllr",
+    "cllr.",
+    "councillor",
+    "mr",
+    "mr.",
+    "mrs",
+    "mrs.",
+    "ms",
+    "ms.",
+    "miss",
+    "dr",
+    "dr.",
+    "prof",
+    "prof.",
+    "sir",
+    "dame",
+    "rev",
+    "rev.",
+];
+
+/// Roles written in brackets after a name, capitalised or not.
+const ROLE_NOTES: &[&str] = &[
+    "chair",
+    "chairman",
+    "chairwoman",
+    "chairperson",
+    "vice chair",
+    "clerk",
+    "secretary",
+    "treasurer",
+    "minutes",
+    "ordförande",
+    "vice ordförande",
+    "sekreterare",
+    "kassör",
+    "ledamot",
+    "ersättare",
+    "justerare",
+];
+
 /// Header cells naming the name column, and the organisation column.
 const NAME_HEADERS: &[&str] = &[
     "namn",
@@ -90,6 +144,7 @@ pub fn parse_section(lines: &[&Line], known_orgs: &HashSet<String>) -> Vec<Perso
     let mut people = Vec::new();
     let mut name_col: Option<usize> = None;
     let mut org_col: Option<usize> = None;
+    let mut role_col: Option<usize> = None;
     let single: Vec<&&Line> = lines
         .iter()
         .filter(|l| !l.is_blank() && l.cells.len() == 1)
@@ -108,12 +163,17 @@ pub fn parse_section(lines: &[&Line], known_orgs: &HashSet<String>) -> Vec<Perso
             if let Some(n) = lower
                 .iter()
                 .position(|c| NAME_HEADERS.contains(&c.as_str()))
+                .filter(|_| name_col.is_none())
             {
                 name_col = Some(n);
+                role_col = lower
+                    .iter()
+                    .position(|c| ROLE_HEADERS.contains(&c.trim_end_matches(':')));
+                let fallback = if n == 0 { 1 } else { 0 };
                 org_col = lower
                     .iter()
                     .position(|c| ORG_HEADERS.iter().any(|h| c.contains(h)))
-                    .or(if n == 0 { Some(1) } else { Some(0) });
+                    .or((role_col != Some(fallback)).then_some(fallback));
                 continue;
             }
             if let Some(n) = name_col {
@@ -123,7 +183,11 @@ pub fn parse_section(lines: &[&Line], known_orgs: &HashSet<String>) -> Vec<Perso
                         .and_then(|o| line.cells.get(o))
                         .filter(|o| !o.is_empty())
                         .cloned();
-                    people.push(person(name, org, None));
+                    let role = role_col
+                        .and_then(|r| line.cells.get(r))
+                        .filter(|r| !r.is_empty())
+                        .map(|r| r.to_lowercase());
+                    people.push(person(name, org, role));
                 }
                 continue;
             }
@@ -150,8 +214,15 @@ pub fn parse_section(lines: &[&Line], known_orgs: &HashSet<String>) -> Vec<Perso
 }
 
 fn person(name: String, organization: Option<String>, role: Option<String>) -> Person {
+    let mut name = name.trim();
+    while let Some((first, rest)) = name.split_once(' ')
+        && HONORIFICS.contains(&first.to_lowercase().as_str())
+        && rest.contains(|c: char| c.is_alphabetic())
+    {
+        name = rest.trim();
+    }
     Person {
-        name,
+        name: name.to_string(),
         organization: organization.filter(|o| !o.trim().is_empty()),
         role,
     }
@@ -176,6 +247,9 @@ pub fn parse_run(text: &str, known_orgs: &HashSet<String>) -> Vec<Person> {
 /// separates a person from an organisation even when the organisation looks like a name.
 fn parse_line(text: &str, known_orgs: &HashSet<String>, name_org: bool) -> Vec<Person> {
     let text = text.trim().trim_end_matches('.');
+    if let Some(people) = dashed(text).or_else(|| parenthesised(text)) {
+        return people;
+    }
     let segments: Vec<&str> = text
         .split([',', ';'])
         .flat_map(|s| split_och(s.trim()))
@@ -249,6 +323,62 @@ fn parse_line(text: &str, known_orgs: &HashSet<String>, name_org: bool) -> Vec<P
     people
 }
 
+/// "Rachel Moore – City Library": one person and the organisation after a dash.
+fn dashed(text: &str) -> Option<Vec<Person>> {
+    let (name, org) = [" – ", " — ", " - "]
+        .iter()
+        .find_map(|d| text.split_once(d))?;
+    let (name, org) = (name.trim(), org.trim());
+    (is_name(name) && name.contains(' ') && !org.is_empty())
+        .then(|| vec![person(name.to_string(), Some(org.to_string()), None)])
+}
+
+/// "Anna Ek (Ale kommun), Per Holm (S) och Lisa Berg": every part a name, with its
+/// organisation (or, written in lowercase, its role) in brackets.
+fn parenthesised(text: &str) -> Option<Vec<Person>> {
+    if !text.contains('(') {
+        return None;
+    }
+    let mut people = Vec::new();
+    for seg in text.split([',', ';']).flat_map(|s| {
+        let mut parts = vec![s];
+        for sep in [" och ", " and ", " samt ", " & "] {
+            parts = parts.into_iter().flat_map(|p| p.split(sep)).collect();
+        }
+        parts
+    }) {
+        let seg = seg.trim();
+        // "3 members of the public", "m.fl.": not people.
+        if seg.is_empty() || seg.starts_with(|c: char| c.is_ascii_digit() || c.is_lowercase()) {
+            continue;
+        }
+        let (name, note) = match seg.split_once('(') {
+            Some((n, rest))
+                if rest.ends_with(')') && !rest[..rest.len() - 1].contains(['(', ')']) =>
+            {
+                (n.trim(), Some(rest[..rest.len() - 1].trim()))
+            }
+            Some(_) => return None,
+            None => (seg, None),
+        };
+        if !is_name(name) || !name.contains(' ') {
+            return None;
+        }
+        let (org, role) = match note {
+            Some(n)
+                if n.chars().next().is_some_and(char::is_lowercase)
+                    || ROLE_NOTES.contains(&n.to_lowercase().as_str()) =>
+            {
+                (None, Some(n.to_lowercase()))
+            }
+            Some(n) => (Some(n.to_string()), None),
+            None => (None, None),
+        };
+        people.push(person(name.to_string(), org, role));
+    }
+    (!people.is_empty()).then_some(people)
+}
+
 /// "Håkan och Lena" are two people; "Region och Länsstyrelse" stays as written (lowercase or
 /// one-word sides are split only when both sides are names of two words or more).
 fn split_och(segment: &str) -> Vec<&str> {
@@ -277,7 +407,7 @@ struct Segment<'a> {
 impl<'a> Segment<'a> {
     fn new(text: &'a str, known_orgs: &HashSet<String>) -> Segment<'a> {
         let ends_with_note = text.trim_end().ends_with(')');
-        let (clean, note_split) = strip_notes(text);
+        let (_, note_split) = strip_notes(text);
         // Tokens borrowed from the original text, notes skipped.
         let mut tokens: Vec<&str> = Vec::new();
         let mut depth = 0i32;
@@ -289,7 +419,6 @@ impl<'a> Segment<'a> {
             }
             depth = (depth + opens - closes).max(0);
         }
-        debug_assert!(clean.split_whitespace().count() <= tokens.len() + 1);
         let role_len = tokens
             .iter()
             .take_while(|t| !is_capitalised(t) && !is_particle(t))
@@ -331,6 +460,40 @@ mod tests {
 
     fn names(people: &[Person]) -> Vec<&str> {
         people.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    #[test]
+    fn bracketed_organisations_and_dashes() {
+        let none = HashSet::new();
+        let p = parse_run(
+            "Anna Ek (Ale kommun), Per Holm (S), Lisa Berg (ordförande) och Jonas Dahl",
+            &none,
+        );
+        assert_eq!(
+            names(&p),
+            ["Anna Ek", "Per Holm", "Lisa Berg", "Jonas Dahl"]
+        );
+        assert_eq!(p[0].organization.as_deref(), Some("Ale kommun"));
+        assert_eq!(p[2].role.as_deref(), Some("ordförande"));
+        let p = parse_run("John Smith (Chair); Mary Jones; Peter Brown", &none);
+        assert_eq!(names(&p), ["John Smith", "Mary Jones", "Peter Brown"]);
+        let p = parse_run(
+            "Mrs A. Cole (Clerk), Cllr P. Walsh, 3 members of the public",
+            &none,
+        );
+        assert_eq!(names(&p), ["A. Cole", "P. Walsh"]);
+        assert_eq!(p[0].role.as_deref(), Some("clerk"));
+        let lines = super::super::text::lines(
+            "Namn\tFunktion\nLinnea Ström\tOrdförande\nElias Fors\tLedamot",
+        );
+        let refs: Vec<&Line> = lines.iter().collect();
+        let p = parse_section(&refs, &HashSet::new());
+        assert_eq!(names(&p), ["Linnea Ström", "Elias Fors"]);
+        assert_eq!(p[1].role.as_deref(), Some("ledamot"));
+        assert_eq!(p[1].organization, None);
+        let p = parse_run("Rachel Moore – City Library", &none);
+        assert_eq!(names(&p), ["Rachel Moore"]);
+        assert_eq!(p[0].organization.as_deref(), Some("City Library"));
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub enum Label {
     Secretary,
     Approvers,
     ApprovalDue,
+    /// "Underskrifter": the signing block (a chair who signs approves).
+    Signatures,
     Chair,
     Agenda,
     Actions,
@@ -33,6 +35,11 @@ pub enum Label {
 /// Label vocabulary, lowercase, without the trailing colon. Longest phrases first.
 const LABELS: &[(&str, Label)] = &[
     ("justeringens tid och plats", Label::ApprovalDue),
+    ("justeringens plats och tid", Label::ApprovalDue),
+    ("justeringens plats", Label::ApprovalDue),
+    ("justeringsdag", Label::ApprovalDue),
+    ("protokollet justeras", Label::ApprovalDue),
+    ("justering senast", Label::ApprovalDue),
     ("justeringens tid", Label::ApprovalDue),
     ("justeringsdatum", Label::ApprovalDue),
     ("justeras senast", Label::ApprovalDue),
@@ -46,6 +53,13 @@ const LABELS: &[(&str, Label)] = &[
     ("datum och tid", Label::DateTime),
     ("datum", Label::Date),
     ("mötesdatum", Label::Date),
+    ("sammanträdesdatum", Label::Date),
+    ("sammanträdesdag", Label::Date),
+    ("dag", Label::Date),
+    ("meeting date", Label::Date),
+    ("when", Label::DateTime),
+    ("datum och klockslag", Label::DateTime),
+    ("dag och tid", Label::DateTime),
     ("date", Label::Date),
     ("tid", Label::Time),
     ("klockan", Label::Time),
@@ -58,6 +72,10 @@ const LABELS: &[(&str, Label)] = &[
     ("location", Label::Place),
     ("venue", Label::Place),
     ("where", Label::Place),
+    ("sammanträdesplats", Label::Place),
+    ("möteslokal", Label::Place),
+    ("address", Label::Place),
+    ("adress", Label::Place),
     ("ej närvarande", Label::Absent),
     ("inte närvarande", Label::Absent),
     ("frånvarande", Label::Absent),
@@ -68,8 +86,18 @@ const LABELS: &[(&str, Label)] = &[
     ("absent", Label::Absent),
     ("apologies", Label::Absent),
     ("apologies for absence", Label::Absent),
+    ("apologies for absence were received from", Label::Absent),
     ("not present", Label::Absent),
     ("regrets", Label::Absent),
+    ("anmält frånvaro", Label::Absent),
+    ("anmäld frånvaro", Label::Absent),
+    ("ej deltagande", Label::Absent),
+    ("inte deltagande", Label::Absent),
+    ("ej närvarande ledamöter", Label::Absent),
+    ("frånvarande ledamöter", Label::Absent),
+    ("absences", Label::Absent),
+    ("apologies received", Label::Absent),
+    ("apologies received from", Label::Absent),
     ("närvarande", Label::Attendees),
     ("närvarande ledamöter", Label::Attendees),
     ("närvarande ersättare", Label::Attendees),
@@ -83,12 +111,29 @@ const LABELS: &[(&str, Label)] = &[
     ("tjänstgörande ersättare", Label::Attendees),
     ("ersättare", Label::Attendees),
     ("övriga", Label::Attendees),
+    ("övriga deltagande", Label::Attendees),
+    ("ej tjänstgörande ersättare", Label::Attendees),
+    ("närvarande ej tjänstgörande ersättare", Label::Attendees),
+    ("närvarande tjänstgörande ersättare", Label::Attendees),
+    ("närvarande övriga", Label::Attendees),
+    ("deltagare från", Label::Attendees),
+    ("inbjudna", Label::Attendees),
+    ("adjungerade", Label::Attendees),
+    ("gäster", Label::Attendees),
+    ("guests", Label::Attendees),
+    ("members", Label::Attendees),
+    ("officers present", Label::Attendees),
+    ("staff present", Label::Attendees),
+    ("councillors present", Label::Attendees),
     ("present", Label::Attendees),
     ("attendees", Label::Attendees),
     ("attending", Label::Attendees),
     ("participants", Label::Attendees),
     ("members present", Label::Attendees),
     ("also present", Label::Attendees),
+    ("those present", Label::Attendees),
+    ("present were", Label::Attendees),
+    ("chaired by", Label::Chair),
     ("in attendance", Label::Attendees),
     ("antecknat av", Label::Secretary),
     ("antecknare", Label::Secretary),
@@ -101,7 +146,21 @@ const LABELS: &[(&str, Label)] = &[
     ("notes taken by", Label::Secretary),
     ("secretary", Label::Secretary),
     ("recorded by", Label::Secretary),
+    ("vid anteckningarna", Label::Secretary),
+    ("antecknat", Label::Secretary),
+    ("anteckningar förda av", Label::Secretary),
+    ("protokollet fört av", Label::Secretary),
+    ("protokollförd av", Label::Secretary),
+    ("nämndsekreterare", Label::Secretary),
+    ("minute taker", Label::Secretary),
+    ("minute-taker", Label::Secretary),
+    ("note taker", Label::Secretary),
+    ("notetaker", Label::Secretary),
+    ("clerk", Label::Secretary),
     ("justerare", Label::Approvers),
+    ("justeras", Label::Approvers),
+    ("justerat", Label::Approvers),
+    ("justerad", Label::Approvers),
     ("justeras av", Label::Approvers),
     ("justerat av", Label::Approvers),
     ("justerande", Label::Approvers),
@@ -109,6 +168,15 @@ const LABELS: &[(&str, Label)] = &[
     ("justering", Label::Approvers),
     ("approved by", Label::Approvers),
     ("to be approved by", Label::Approvers),
+    ("utses att justera", Label::Approvers),
+    ("utsedd att justera", Label::Approvers),
+    ("att justera", Label::Approvers),
+    ("justerare utses", Label::Approvers),
+    ("protokollet justeras av", Label::Approvers),
+    ("underskrifter", Label::Signatures),
+    ("underskrift", Label::Signatures),
+    ("signaturer", Label::Signatures),
+    ("signatures", Label::Signatures),
     ("ordförande", Label::Chair),
     ("mötesordförande", Label::Chair),
     ("chair", Label::Chair),
@@ -125,6 +193,17 @@ const LABELS: &[(&str, Label)] = &[
     ("action items", Label::Actions),
     ("action points", Label::Actions),
     ("actions", Label::Actions),
+    ("action list", Label::Actions),
+    ("action log", Label::Actions),
+    ("actions agreed", Label::Actions),
+    ("agreed actions", Label::Actions),
+    ("to do", Label::Actions),
+    ("todo", Label::Actions),
+    ("tasks", Label::Actions),
+    ("uppgifter", Label::Actions),
+    ("åtgärdspunkter", Label::Actions),
+    ("beslutade åtgärder", Label::Actions),
+    ("uppföljning", Label::WeakActions),
     ("aktiviteter", Label::WeakActions),
     ("aktiviteter som identifierades", Label::WeakActions),
     ("next steps", Label::WeakActions),
@@ -140,6 +219,17 @@ const LABELS: &[(&str, Label)] = &[
     ("next meetings", Label::NextMeetings),
     ("future meetings", Label::NextMeetings),
     ("date of next meeting", Label::NextMeetings),
+    ("dates of next meetings", Label::NextMeetings),
+    ("dates of future meetings", Label::NextMeetings),
+    ("upcoming meetings", Label::NextMeetings),
+    ("meeting dates", Label::NextMeetings),
+    ("nästa träff", Label::NextMeetings),
+    ("nästa mötestillfälle", Label::NextMeetings),
+    ("kommande mötestider", Label::NextMeetings),
+    ("kommande träffar", Label::NextMeetings),
+    ("mötesplan", Label::NextMeetings),
+    ("sammanträdesdagar", Label::NextMeetings),
+    ("sammanträdestider", Label::NextMeetings),
     ("beslut", Label::Decisions),
     ("bilagor", Label::Attachments),
     ("bilaga", Label::Attachments),
@@ -148,6 +238,8 @@ const LABELS: &[(&str, Label)] = &[
     ("decisions", Label::Decisions),
     ("decision", Label::Decisions),
     ("innehållsförteckning", Label::Contents),
+    ("paragrafer", Label::Contents),
+    ("paragraf", Label::Contents),
     ("innehåll", Label::Contents),
     ("contents", Label::Contents),
     ("table of contents", Label::Contents),
@@ -257,17 +349,70 @@ pub fn split_label(line: &Line) -> Option<(Label, String)> {
     if let Some(label) = label_of(text) {
         return Some((label, String::new()));
     }
-    let (head, rest) = text.split_once(':')?;
-    if head.len() > 40 {
+    if let Some((head, rest)) = text.split_once(':')
+        && head.len() <= 40
+    {
+        if let Some(label) = label_of(head) {
+            return Some((label, rest.trim().to_string()));
+        }
+        if let Some(label) = label_prefix(head) {
+            return Some((label, rest.trim().to_string()));
+        }
         return None;
     }
-    let label = label_of(head)?;
-    Some((label, rest.trim().to_string()))
+    // "Mötestider våren 2025", "Närvarande från kommunerna": a label with a qualifier.
+    if text.split_whitespace().count() <= 4 && !text.ends_with(['.', '?', '!']) {
+        return label_prefix(text).map(|label| (label, String::new()));
+    }
+    None
+}
+
+/// Labels that may carry a qualifier after them ("Nästa möte hösten 2025:").
+const PREFIXABLE: &[&str] = &[
+    "närvarande",
+    "deltagare",
+    "frånvarande",
+    "förhindrade",
+    "ej närvarande",
+    "anmält förhinder",
+    "nästa möte",
+    "nästa sammanträde",
+    "kommande möten",
+    "kommande sammanträden",
+    "mötestider",
+    "sammanträdesdagar",
+    "next meeting",
+    "next meetings",
+    "future meetings",
+    "meeting dates",
+    "åtgärder",
+    "action items",
+    "actions",
+    "attendees",
+    "participants",
+    "apologies",
+    "absent",
+];
+
+/// A label followed by a few qualifying words: the head's longest label prefix.
+fn label_prefix(head: &str) -> Option<Label> {
+    let lower = head.trim().to_lowercase();
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    if words.len() < 2 || words.len() > 6 {
+        return None;
+    }
+    (1..words.len()).rev().find_map(|n| {
+        let key = words[..n].join(" ");
+        PREFIXABLE
+            .contains(&key.as_str())
+            .then(|| label_of(&key))
+            .flatten()
+    })
 }
 
 static NUMBERED: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"^(?:§\s*(\d{1,3}[a-z]?)\.?|(\d{1,2})[.)]|(?:punkt|item)\s+(\d{1,2})[.:]?)\s+(\S.*)$",
+        r"^(?:§\s*(\d{1,3}[a-z]?)\.?|(\d{1,2})[.)]|(?:punkt|item)\s+(\d{1,2})[.:]?|(\d{1,4}/\d{1,4})[.:]?)\s+(\S.*)$",
     )
     .unwrap()
 });
@@ -275,8 +420,8 @@ static NUMBERED: LazyLock<Regex> = LazyLock::new(|| {
 /// "3. Title", "3) Title", "§ 8 Title": the number and the title.
 pub fn numbered(text: &str) -> Option<(String, String)> {
     let c = NUMBERED.captures(text.trim())?;
-    let number = c.get(1).or(c.get(2)).or(c.get(3))?.as_str().to_string();
-    Some((number, c[4].trim().to_string()))
+    let number = c.get(1).or(c.get(2)).or(c.get(3)).or(c.get(4))?;
+    Some((number.as_str().to_string(), c[5].trim().to_string()))
 }
 
 /// Sentences of a paragraph, split after ". ", "! ", "? ".
@@ -340,6 +485,27 @@ mod tests {
         assert_eq!(
             without_dot_leader("§ 8 Protokollets justering.....\t3").as_deref(),
             Some("§ 8 Protokollets justering")
+        );
+    }
+
+    #[test]
+    fn qualified_labels_and_minute_references() {
+        let l = lines(
+            "Mötestider våren 2025: 3 mars\nNärvarande från kommunerna\nÖvriga frågor: inga\nThose present: Anna Berg",
+        );
+        assert_eq!(
+            split_label(&l[0]),
+            Some((Label::NextMeetings, "3 mars".into()))
+        );
+        assert_eq!(split_label(&l[1]), Some((Label::Attendees, String::new())));
+        assert_eq!(split_label(&l[2]), None);
+        assert_eq!(
+            split_label(&l[3]),
+            Some((Label::Attendees, "Anna Berg".into()))
+        );
+        assert_eq!(
+            numbered("24/101 Declarations of interest"),
+            Some(("24/101".into(), "Declarations of interest".into()))
         );
     }
 

@@ -2,6 +2,8 @@
 //! `scripts/mailstack.sh up` and `scripts/pgstack.sh up` start (`scripts/test.sh` does both and
 //! exports their addresses); they fail with that hint when the servers are not there.
 
+mod documents;
 mod e2e;
+mod formats;
 mod store;
 mod support;

@@ -1,0 +1,102 @@
+//! Throughput and peak memory of reading and understanding documents, per input format.
+//!
+//! `cargo bench --bench extraction` prints a Markdown table (the one in docs/benchmarks.md).
+//! Peak memory is measured by a counting allocator: the most bytes live at once while one
+//! document is read and understood, so it is exact and independent of other processes.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use clerk::document::{Limits, read_file};
+use clerk::extract::{Context, extract};
+
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Reads and understands one file; returns how many documents it held.
+fn understand(name: &str, bytes: &[u8], limits: &Limits) -> usize {
+    let documents = read_file(name, bytes, limits).expect("fixture is readable");
+    for doc in &documents {
+        std::hint::black_box(extract(&doc.text, &Context::default()));
+    }
+    documents.len()
+}
+
+fn main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats");
+    let limits = Limits::default();
+    let budget = Duration::from_millis(
+        std::env::var("CLERK_BENCH_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2000),
+    );
+    println!("| input | files | documents/s (one core) | MB/s | peak memory per document |");
+    println!("| --- | --- | --- | --- | --- |");
+    for group in [&["txt", "md"][..], &["html"], &["docx"], &["odt"], &["pdf"]] {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .expect("tests/fixtures/formats")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| group.contains(&e))
+            })
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&p).unwrap())
+            })
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            continue;
+        }
+        let mut peak = 0;
+        for (name, bytes) in &files {
+            let before = LIVE.load(Ordering::Relaxed);
+            PEAK.store(before, Ordering::Relaxed);
+            understand(name, bytes, &limits);
+            peak = peak.max(PEAK.load(Ordering::Relaxed) - before);
+        }
+        let started = Instant::now();
+        let (mut docs, mut bytes_read) = (0usize, 0usize);
+        while started.elapsed() < budget {
+            for (name, bytes) in &files {
+                docs += understand(name, bytes, &limits);
+                bytes_read += bytes.len();
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "| {} | {} | {:.0} | {:.1} | {:.1} MB |",
+            group.join(", "),
+            files.len(),
+            docs as f64 / secs,
+            bytes_read as f64 / secs / 1e6,
+            peak as f64 / 1e6
+        );
+    }
+}

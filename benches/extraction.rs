@@ -1,6 +1,9 @@
 //! Throughput and peak memory of reading and understanding documents, per input format.
 //!
 //! `cargo bench --bench extraction` prints a Markdown table (the one in docs/benchmarks.md).
+//! `CLERK_BENCH_MS` sets the time per format (default 2000 ms), `CLERK_BENCH_ONLY=txt,html`
+//! limits the run to the groups holding those extensions and `CLERK_BENCH_ROUNDS=n` reads every
+//! file exactly n times (both for profiling, e.g. under valgrind).
 //! Peak memory is measured by a counting allocator: the most bytes live at once while one
 //! document is read and understood, so it is exact and independent of other processes.
 
@@ -54,9 +57,23 @@ fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(2000),
     );
+    // CLERK_BENCH_ONLY=txt,html measures only the groups holding one of those extensions.
+    let only: Option<Vec<String>> = std::env::var("CLERK_BENCH_ONLY")
+        .ok()
+        .map(|v| v.split(',').map(|e| e.trim().to_string()).collect());
+    // CLERK_BENCH_ROUNDS=n reads every file exactly n times instead (for instruction counts).
+    let rounds: Option<usize> = std::env::var("CLERK_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     println!("| input | files | documents/s (one core) | MB/s | peak memory per document |");
     println!("| --- | --- | --- | --- | --- |");
     for group in [&["txt", "md"][..], &["html"], &["docx"], &["odt"], &["pdf"]] {
+        if only
+            .as_ref()
+            .is_some_and(|only| !group.iter().any(|e| only.iter().any(|o| o == e)))
+        {
+            continue;
+        }
         let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
             .expect("tests/fixtures/formats")
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -83,7 +100,12 @@ fn main() {
         }
         let started = Instant::now();
         let (mut docs, mut bytes_read) = (0usize, 0usize);
-        while started.elapsed() < budget {
+        let mut round = 0;
+        while match rounds {
+            Some(n) => round < n,
+            None => started.elapsed() < budget,
+        } {
+            round += 1;
             for (name, bytes) in &files {
                 docs += understand(name, bytes, &limits);
                 bytes_read += bytes.len();

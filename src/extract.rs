@@ -162,6 +162,8 @@ pub fn extract(text: &str, ctx: &Context) -> Meeting {
 /// The state of one reading: what the labels, sections and headings said so far.
 struct Reader<'a> {
     lines: &'a [Line],
+    /// Each line's label and value ([`split_label`]), read once.
+    labels: Vec<Option<(Label, String)>>,
     /// Lines consumed by a labelled section (people, agenda, actions): not prose.
     consumed: Vec<bool>,
     headings: Vec<bool>,
@@ -242,6 +244,7 @@ impl<'a> Reader<'a> {
             .collect();
         Reader {
             lines,
+            labels: lines.iter().map(split_label).collect(),
             consumed: vec![false; lines.len()],
             headings: find_headings(lines),
             signatures_at: None,
@@ -269,6 +272,10 @@ impl<'a> Reader<'a> {
         self.headings.get(i).copied().unwrap_or(false)
     }
 
+    fn has_label(&self, i: usize) -> bool {
+        self.labels[i].is_some()
+    }
+
     /// The lines after a label line that belong to it.
     fn section(&self, from: usize, prose_ends: bool) -> std::ops::Range<usize> {
         let mut end = from;
@@ -279,8 +286,7 @@ impl<'a> Reader<'a> {
                 end = i + 1;
                 continue;
             }
-            let label = split_label(line).map(|(l, _)| l);
-            if label.is_some() || self.is_heading(i) || line.heading {
+            if self.has_label(i) || self.is_heading(i) || line.heading {
                 break;
             }
             if prose_ends && is_prose(line) && seen_content {
@@ -297,7 +303,7 @@ impl<'a> Reader<'a> {
     fn next_value(&self, from: usize) -> Option<(usize, &'a str)> {
         (from..self.lines.len().min(from + 4))
             .find(|&i| !self.lines[i].is_blank())
-            .filter(|&i| split_label(&self.lines[i]).is_none() && !self.is_heading(i))
+            .filter(|&i| !self.has_label(i) && !self.is_heading(i))
             .map(|i| (i, self.lines[i].text.as_str()))
     }
 
@@ -314,7 +320,7 @@ impl<'a> Reader<'a> {
                 i += 1;
                 continue;
             }
-            let label = split_label(line);
+            let label = self.labels[i].clone();
             if label.is_none() && line.cells.len() >= 2 {
                 let end = self.table_end(i + 1);
                 if let Some(columns) = actions::header(&line.cells) {
@@ -513,7 +519,7 @@ impl<'a> Reader<'a> {
             if line.is_blank() {
                 continue;
             }
-            if split_label(line).is_some() || line.heading {
+            if self.has_label(i) || line.heading {
                 break;
             }
             let is_item = line.cells.len() > 1
@@ -842,7 +848,7 @@ impl<'a> Reader<'a> {
             let skip = line.is_blank()
                 || (prose_only
                     && (self.consumed[i]
-                        || split_label(line).is_some()
+                        || self.has_label(i)
                         || actions::prefixed(&line.text).is_some()));
             if skip {
                 open = false;
@@ -883,10 +889,10 @@ impl<'a> Reader<'a> {
                 continue;
             }
             // "AGENDA" standing first is the document's kind, not a section.
-            let kind_label = matches!(split_label(line), Some((Label::Agenda, v)) if v.is_empty())
+            let kind_label = matches!(&self.labels[i], Some((Label::Agenda, v)) if v.is_empty())
                 && out.len() < 2;
             if out.len() >= 5
-                || (split_label(line).is_some() && !kind_label)
+                || (self.has_label(i) && !kind_label)
                 || self.is_heading(i)
                 || line.cells.len() > 1
                 || (is_prose(line) && dates::find_dates(&line.text, None).is_empty())
@@ -1211,17 +1217,25 @@ fn title(lines: &[Line], region: &[usize]) -> Option<String> {
     kind_rest.or(plain).or(fallback)
 }
 
+const LANGUAGE_SV: &[&str] = &[
+    "och", "att", "det", "som", "är", "för", "med", "på", "till", "av", "inte", "om", "har", "en",
+    "ett",
+];
+const LANGUAGE_EN: &[&str] = &[
+    "the", "and", "to", "of", "is", "for", "with", "on", "will", "be", "that", "are", "was", "a",
+    "an",
+];
+
 fn language(text: &str) -> Language {
-    const SV: &[&str] = &[
-        "och", "att", "det", "som", "är", "för", "med", "på", "till", "av", "inte", "om", "har",
-        "en", "ett",
-    ];
-    const EN: &[&str] = &[
-        "the", "and", "to", "of", "is", "for", "with", "on", "will", "be", "that", "are", "was",
-        "a", "an",
-    ];
+    const SV: &[&str] = LANGUAGE_SV;
+    const EN: &[&str] = LANGUAGE_EN;
+    // Lowercasing never makes a word shorter in characters: longer words are neither.
+    const LONGEST: usize = 4;
     let (mut sv, mut en) = (0, 0);
     for word in text.split(|c: char| !c.is_alphabetic()).take(5000) {
+        if word.is_empty() || word.chars().nth(LONGEST).is_some() {
+            continue;
+        }
         let w = word.to_lowercase();
         if SV.contains(&w.as_str()) {
             sv += 1;
@@ -1276,6 +1290,14 @@ fn kind(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn language_words_are_short() {
+        let longest = |words: &[&str]| words.iter().map(|w| w.chars().count()).max();
+        assert!(longest(LANGUAGE_SV) <= Some(4) && longest(LANGUAGE_EN) <= Some(4));
+        assert_eq!(language("Vi ÄR inte HÄR för att"), Language::Sv);
+        assert_eq!(language("THE board WILL be there"), Language::En);
+    }
 
     #[test]
     fn odd_input_never_panics() {

@@ -2,6 +2,8 @@
 //! and each line classified as a label ("Plats:", "Närvarande"), a numbered heading ("3.",
 //! "§ 8"), or plain text. Everything else in extraction works on these lines.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -247,16 +249,26 @@ const LABELS: &[(&str, Label)] = &[
     ("föredragande", Label::Contributors),
 ];
 
+/// The label vocabulary by phrase (the first entry wins, as in a scan of [`LABELS`]), and the
+/// longest phrase in characters.
+static LABEL_INDEX: LazyLock<(HashMap<&'static str, Label>, usize)> = LazyLock::new(|| {
+    let mut index = HashMap::new();
+    for (phrase, label) in LABELS {
+        index.entry(*phrase).or_insert(*label);
+    }
+    let longest = LABELS.iter().map(|(l, _)| l.chars().count()).max();
+    (index, longest.unwrap_or(0))
+});
+
 pub fn label_of(text: &str) -> Option<Label> {
-    let key = text
-        .trim()
-        .trim_end_matches([':', '.'])
-        .trim()
-        .to_lowercase();
-    LABELS
-        .iter()
-        .find(|(l, _)| *l == key)
-        .map(|(_, label)| *label)
+    let key = text.trim().trim_end_matches([':', '.']).trim();
+    let (index, longest) = &*LABEL_INDEX;
+    // Lowercasing never makes a text shorter in characters: a longer key is no label, and most
+    // lines of prose are ruled out without lowercasing them.
+    if key.chars().nth(*longest).is_some() {
+        return None;
+    }
+    index.get(key.to_lowercase().as_str()).copied()
 }
 
 /// One line of the document.
@@ -289,10 +301,18 @@ static DOT_LEADER: LazyLock<Regex> =
 pub fn lines(text: &str) -> Vec<Line> {
     text.split('\n')
         .map(|raw| {
-            let raw = raw
-                .trim_end_matches('\r')
-                .replace(['\u{a0}', '\u{200b}'], " ");
-            let mut s = TAG.replace_all(&raw, "").into_owned();
+            let raw = raw.trim_end_matches('\r');
+            let raw = if raw.contains(['\u{a0}', '\u{200b}']) {
+                Cow::Owned(raw.replace(['\u{a0}', '\u{200b}'], " "))
+            } else {
+                Cow::Borrowed(raw)
+            };
+            // Every tag starts with '<': lines without one keep their text.
+            let mut s = if raw.contains('<') {
+                TAG.replace_all(&raw, "").into_owned()
+            } else {
+                raw.into_owned()
+            };
             let mut heading = false;
             let trimmed = s.trim_start();
             if trimmed.starts_with('#') {
@@ -331,6 +351,10 @@ pub fn lines(text: &str) -> Vec<Line> {
 
 /// A line of a table of contents ("§ 8 Justering ..... 3"): its text without the leader.
 pub fn without_dot_leader(text: &str) -> Option<String> {
+    // A leader is four dots or more, or a TAB before the page number.
+    if !text.contains('\t') && text.bytes().filter(|&b| b == b'.').count() < 4 {
+        return None;
+    }
     DOT_LEADER
         .find(text)
         .filter(|m| m.start() > 0)
@@ -419,7 +443,14 @@ static NUMBERED: LazyLock<Regex> = LazyLock::new(|| {
 
 /// "3. Title", "3) Title", "§ 8 Title": the number and the title.
 pub fn numbered(text: &str) -> Option<(String, String)> {
-    let c = NUMBERED.captures(text.trim())?;
+    let text = text.trim();
+    // The pattern is anchored: it starts with "§", a digit ("\d" is any Unicode digit, all of
+    // them numeric), "punkt" or "item".
+    let first = text.chars().next()?;
+    if !(first == '§' || first == 'p' || first == 'i' || first.is_numeric()) {
+        return None;
+    }
+    let c = NUMBERED.captures(text)?;
     let number = c.get(1).or(c.get(2)).or(c.get(3)).or(c.get(4))?;
     Some((number.as_str().to_string(), c[5].trim().to_string()))
 }
@@ -429,8 +460,9 @@ pub fn sentences(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let bytes = text.as_bytes();
-    for (i, ch) in text.char_indices() {
-        if matches!(ch, '.' | '!' | '?')
+    // '.', '!' and '?' are ASCII: never part of a longer UTF-8 sequence.
+    for (i, &b) in bytes.iter().enumerate() {
+        if matches!(b, b'.' | b'!' | b'?')
             && bytes.get(i + 1).is_none_or(|b| *b == b' ')
             && bytes
                 .get(i + 2)

@@ -38,11 +38,14 @@ mod actions;
 mod agenda;
 #[path = "extract/dates.rs"]
 pub mod dates;
+#[path = "extract/pattern.rs"]
+mod pattern;
 #[path = "extract/people.rs"]
 mod people;
 #[path = "extract/text.rs"]
 mod text;
 
+use pattern::Bounded;
 use text::{Label, Line, numbered, sentences, split_label, without_dot_leader};
 
 /// What the document itself cannot say.
@@ -1034,9 +1037,10 @@ static PLACE_AFTER: LazyLock<Regex> = LazyLock::new(|| {
     )
     .unwrap()
 });
-static PLACE_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:room|rum|rummet|sal|salen|sessionssalen|hall|huset|hus|house|building|centre|center|street|road|lane|avenue|gatan|vägen|torget|floor|våning|kontor|kontoret|office|teams|zoom|google meet|skype|webex|digitalt|online|lokal|lokalen|conference|konferensrum|stadshus|stadshuset|kommunhuset|regionhuset|town hall|library|bibliotek|biblioteket)\b|\w+(?:gatan|vägen|salen|rummet|huset)\b")
-        .unwrap()
+static PLACE_WORDS: LazyLock<Bounded> = LazyLock::new(|| {
+    Bounded::new(
+        r"(?i)\b(?:room|rum|rummet|sal|salen|sessionssalen|hall|huset|hus|house|building|centre|center|street|road|lane|avenue|gatan|vägen|torget|floor|våning|kontor|kontoret|office|teams|zoom|google meet|skype|webex|digitalt|online|lokal|lokalen|conference|konferensrum|stadshus|stadshuset|kommunhuset|regionhuset|town hall|library|bibliotek|biblioteket)\b|\w+(?:gatan|vägen|salen|rummet|huset)\b",
+    )
 });
 
 /// A line of its own that names a place: an address or a room, not a sentence.
@@ -1057,23 +1061,26 @@ static NEXT_MEETING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)nästa (möte|träff|sammanträde)|kommande (möte|sammanträde)|mötestider|next meeting|future meetings|upcoming meetings")
         .unwrap()
 });
-static DECISION: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(beslutade[s]? att|beslutar att|beslöt att|beslutas att|mötet beslutar|resolved that|it was agreed|decided to|decided that)\b")
-        .unwrap()
+static DECISION: LazyLock<Bounded> = LazyLock::new(|| {
+    Bounded::new(
+        r"(?i)\b(beslutade[s]? att|beslutar att|beslöt att|beslutas att|mötet beslutar|resolved that|it was agreed|decided to|decided that)\b",
+    )
 });
-static VIDEO: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)\b(teams|zoom|google meet|skype|webex)\b").unwrap());
-static KIND_WORDS: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:(?:mötes|minnes)?anteckningar|(?:mötes|sammanträdes)?protokoll|kallelse|dagordning|föredragningslista|meeting notes|minutes|notes|agenda|notice)(?:\s+(?:fört vid|förda vid|från|för|till|vid|över|med|of|for|from))?(?:\s+(?:the|ett|en))?(?:\s+(?:möte|mötet|sammanträde|sammanträdet|meeting|träff|träffen)(?:\s+(?:med|i|för|of|with|in))?)?(?:\s+the)?\b")
-        .unwrap()
+static VIDEO: LazyLock<Bounded> =
+    LazyLock::new(|| Bounded::new(r"(?i)\b(teams|zoom|google meet|skype|webex)\b"));
+static KIND_WORDS: LazyLock<Bounded> = LazyLock::new(|| {
+    Bounded::new(
+        r"(?i)^(?:(?:mötes|minnes)?anteckningar|(?:mötes|sammanträdes)?protokoll|kallelse|dagordning|föredragningslista|meeting notes|minutes|notes|agenda|notice)(?:\s+(?:fört vid|förda vid|från|för|till|vid|över|med|of|for|from))?(?:\s+(?:the|ett|en))?(?:\s+(?:möte|mötet|sammanträde|sammanträdet|meeting|träff|träffen)(?:\s+(?:med|i|för|of|with|in))?)?(?:\s+the)?\b",
+    )
 });
 static CONNECTOR: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(?:\s*(?:[-–—:,/&|]|\band\b|\boch\b|\bsamt\b))*\s*").unwrap()
 });
 /// Words pointing back at the item under discussion ("denna fråga", "this proposal").
-static REFERS_BACK: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:denna|detta|dessa|frågan|ärendet|förslaget|this|these|the matter|the issue|the proposal)\b")
-        .unwrap()
+static REFERS_BACK: LazyLock<Bounded> = LazyLock::new(|| {
+    Bounded::new(
+        r"(?i)\b(?:denna|detta|dessa|frågan|ärendet|förslaget|this|these|the matter|the issue|the proposal)\b",
+    )
 });
 static GENERIC_MEETING: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(?:\w*(?:möte|mötet|sammanträde|sammanträdet|träff)|(?:\w+\s)?meeting)$")
@@ -1082,9 +1089,10 @@ static GENERIC_MEETING: LazyLock<Regex> = LazyLock::new(|| {
 static APPROVAL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)justera[st]|justering|approved? (?:by|on|before)|signed by").unwrap()
 });
-static WEEKDAY_START: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:held|hålls|hölls|den|on|måndag|tisdag|onsdag|torsdag|fredag|lördag|söndag|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b")
-        .unwrap()
+static WEEKDAY_START: LazyLock<Bounded> = LazyLock::new(|| {
+    Bounded::new(
+        r"(?i)^(?:held|hålls|hölls|den|on|måndag|tisdag|onsdag|torsdag|fredag|lördag|söndag|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
+    )
 });
 
 fn add_next_meetings(
@@ -1367,6 +1375,55 @@ mod tests {
             }
             let m = extract(&text, &ctx);
             assert!(m.date.is_some());
+        }
+    }
+
+    #[test]
+    fn bounded_patterns_find_what_the_regexes_find() {
+        const PIECES: &[&str] = &[
+            "room",
+            "Rum",
+            "Storgatan",
+            "salen",
+            "hus",
+            "town hall",
+            "teams",
+            "Zoom",
+            "google meet",
+            "beslutade att",
+            "Mötet beslutar",
+            "it was agreed",
+            "decided to",
+            "minnesanteckningar",
+            "Protokoll",
+            "fört vid",
+            "the",
+            "möte",
+            "meeting",
+            "med",
+            "notes",
+            "of",
+            "denna",
+            "förslaget",
+            "the proposal",
+            "held",
+            "hålls",
+            "den",
+            "on",
+            "måndag",
+            "Sunday",
+            " ",
+            "x",
+        ];
+        for re in [
+            &PLACE_WORDS,
+            &DECISION,
+            &VIDEO,
+            &KIND_WORDS,
+            &REFERS_BACK,
+            &WEEKDAY_START,
+        ] {
+            pattern::assert_same_as_regex(re, PIECES);
         }
     }
 

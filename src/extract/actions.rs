@@ -11,6 +11,7 @@ use regex::Regex;
 
 use super::Action;
 use super::dates::{after_meeting, find_dates};
+use super::pattern::Bounded;
 use super::people::is_name;
 
 /// What actions are resolved against: the meeting's date and the people it names.
@@ -180,9 +181,10 @@ fn capitalise(s: &str) -> String {
 }
 
 /// "till nästa möte", "before the next meeting": due when the body next meets.
-static NEXT_REF: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:till|inför|före|innan|senast|vid|på|by|before|until|for|at|ahead of|prior to)\s+(?:the\s+)?(?:nästa|next|kommande)\s+(?:möte|mötet|meeting|sammanträde|sammanträdet|träff|träffen)\b")
-        .unwrap()
+static NEXT_REF: LazyLock<Bounded> = LazyLock::new(|| {
+    Bounded::new(
+        r"(?i)\b(?:till|inför|före|innan|senast|vid|på|by|before|until|for|at|ahead of|prior to)\s+(?:the\s+)?(?:nästa|next|kommande)\s+(?:möte|mötet|meeting|sammanträde|sammanträdet|träff|träffen)\b",
+    )
 });
 
 /// The due date: a date in the action's own words, resolved from the meeting's date, or the

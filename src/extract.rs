@@ -169,7 +169,8 @@ struct Reader<'a> {
     labels: Vec<Option<(Label, String)>>,
     /// Lines consumed by a labelled section (people, agenda, actions): not prose.
     consumed: Vec<bool>,
-    headings: Vec<bool>,
+    /// The number and title of each line that is a numbered heading.
+    headings: Vec<Option<(String, String)>>,
     /// Where an "Underskrifter" block starts: a chair named in it signs.
     signatures_at: Option<usize>,
     known_orgs: HashSet<String>,
@@ -195,8 +196,8 @@ struct Reader<'a> {
 /// Which lines are numbered headings ("3.", "3)", "§ 8"): short, not a sentence, standing on
 /// their own after a blank line, or (text from PDFs has no blank lines) continuing the
 /// numbering of the heading before.
-fn find_headings(lines: &[Line]) -> Vec<bool> {
-    let mut out = vec![false; lines.len()];
+fn find_headings(lines: &[Line]) -> Vec<Option<(String, String)>> {
+    let mut out = vec![None; lines.len()];
     let mut last: Option<u32> = None;
     for (i, line) in lines.iter().enumerate() {
         if line.cells.len() > 1 || without_dot_leader(&line.text).is_some() {
@@ -222,7 +223,7 @@ fn find_headings(lines: &[Line]) -> Vec<bool> {
                     _ => false,
                 });
         if standalone || in_sequence {
-            out[i] = true;
+            out[i] = Some((n, title));
             if num.is_some() {
                 last = num;
             }
@@ -272,7 +273,7 @@ impl<'a> Reader<'a> {
     }
 
     fn is_heading(&self, i: usize) -> bool {
-        self.headings.get(i).copied().unwrap_or(false)
+        self.headings.get(i).is_some_and(Option::is_some)
     }
 
     fn has_label(&self, i: usize) -> bool {
@@ -672,7 +673,7 @@ impl<'a> Reader<'a> {
                 continue;
             }
             if self.is_heading(i) {
-                let (n, t) = numbered(&self.lines[i].text).unwrap_or_default();
+                let (n, t) = self.headings[i].clone().unwrap_or_default();
                 headings.push(agenda::item(Some(n), &t, None, None, None));
                 bodies.push((t, Vec::new()));
                 self.consumed[i] = true;
@@ -698,8 +699,11 @@ impl<'a> Reader<'a> {
         for text in &texts {
             add_next_meetings(&mut next_meetings, text, year, date, true);
         }
-        for paragraph in self.paragraphs(false) {
-            for sentence in sentences(&paragraph) {
+        // All paragraphs (not only prose), each cut into sentences once.
+        let paragraphs = self.paragraphs(false);
+        let all_sentences: Vec<Vec<&str>> = paragraphs.iter().map(|p| sentences(p)).collect();
+        for paragraph in &all_sentences {
+            for &sentence in paragraph {
                 if NEXT_MEETING.is_match(sentence) {
                     add_next_meetings(&mut next_meetings, sentence, year, date, false);
                 }
@@ -784,15 +788,14 @@ impl<'a> Reader<'a> {
         });
         if self.approval_due_text.is_none() {
             // "Protokollet justeras den 12 mars."
-            self.approval_due_text = self.paragraphs(false).into_iter().find_map(|p| {
-                sentences(&p)
-                    .into_iter()
+            self.approval_due_text = all_sentences.iter().find_map(|p| {
+                p.iter()
                     .find(|s| {
                         APPROVAL.is_match(s)
                             && s.to_lowercase().contains("justeras")
                             && !dates::find_dates(s, year).is_empty()
                     })
-                    .map(str::to_string)
+                    .map(|s| s.to_string())
             });
         }
         let approval_due = self.approval_due_text.as_deref().and_then(|t| {
@@ -845,8 +848,8 @@ impl<'a> Reader<'a> {
         let mut open = false;
         let mut heading: Option<String> = None;
         for (i, line) in self.lines.iter().enumerate() {
-            if self.is_heading(i) {
-                heading = numbered(&line.text).map(|(_, t)| t);
+            if let Some((_, t)) = &self.headings[i] {
+                heading = Some(t.clone());
             }
             let skip = line.is_blank()
                 || (prose_only
@@ -869,7 +872,13 @@ impl<'a> Reader<'a> {
                 && line.cells.len() == 1
                 && out.last().is_some_and(|(p, _)| {
                     !p.ends_with(['.', '!', '?', ':', ';'])
-                        && (starts_low || p.lines().last().unwrap_or("").chars().count() >= 60)
+                        && (starts_low
+                            || p.lines()
+                                .next_back()
+                                .unwrap_or("")
+                                .chars()
+                                .nth(59)
+                                .is_some())
                 });
             match out.last_mut() {
                 Some((p, _)) if continues => {
@@ -1244,13 +1253,13 @@ fn language(text: &str) -> Language {
         if word.is_empty() || word.chars().nth(LONGEST).is_some() {
             continue;
         }
-        let w = word.to_lowercase();
-        if SV.contains(&w.as_str()) {
-            sv += 1;
-        }
-        if EN.contains(&w.as_str()) {
-            en += 1;
-        }
+        text::with_lowercase(word, |w| {
+            if SV.contains(&w) {
+                sv += 1;
+            } else if EN.contains(&w) {
+                en += 1;
+            }
+        });
     }
     if en > sv { Language::En } else { Language::Sv }
 }
@@ -1303,6 +1312,7 @@ mod tests {
     fn language_words_are_short() {
         let longest = |words: &[&str]| words.iter().map(|w| w.chars().count()).max();
         assert!(longest(LANGUAGE_SV) <= Some(4) && longest(LANGUAGE_EN) <= Some(4));
+        assert!(!LANGUAGE_SV.iter().any(|w| LANGUAGE_EN.contains(w)));
         assert_eq!(language("Vi ÄR inte HÄR för att"), Language::Sv);
         assert_eq!(language("THE board WILL be there"), Language::En);
     }

@@ -3,6 +3,7 @@
 //! "X skickar ut", "X uppdras att", "X ska ta fram", "X will send"). Discussion ("X informerar",
 //! "vi behöver fortsätta") is not an action. A date in the same sentence is the due date.
 
+use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
@@ -141,11 +142,15 @@ fn owner(subject: &str, ctx: &Context, person_only: bool) -> Option<String> {
     if PRONOUNS.contains(&lower.as_str()) {
         return None;
     }
-    let first_names = ctx.first_names();
+    // Built only when a one-word name needs it.
+    let first_names = OnceCell::new();
     let is_person = |part: &str| {
         let part = part.trim();
         (is_name(part) && part.contains(' '))
-            || (is_name(part) && first_names.contains(&part.to_lowercase()))
+            || (is_name(part)
+                && first_names
+                    .get_or_init(|| ctx.first_names())
+                    .contains(&part.to_lowercase()))
     };
     let parts: Vec<&str> = subject
         .split(" och ")
@@ -363,6 +368,9 @@ static ACTION_PREFIX: LazyLock<Regex> =
 
 /// "ACTION: Anna to send the report by 3 May" anywhere in the text.
 pub fn prefixed(line: &str) -> Option<&str> {
+    if !line.contains(':') {
+        return None;
+    }
     ACTION_PREFIX.find(line).map(|m| &line[m.end()..])
 }
 

@@ -141,13 +141,17 @@ fn norm(s: &str) -> String {
 
 /// Adds `more` to `items`, skipping what is already there by number or title.
 pub fn merge(items: &mut Vec<AgendaItem>, more: Vec<AgendaItem>) {
+    // Each title normalised once, not once per comparison.
+    let mut titles: Vec<String> = items.iter().map(|i| norm(&i.title)).collect();
     for candidate in more {
-        let duplicate = items.iter().any(|i| {
-            (i.number.is_some() && i.number == candidate.number)
-                || norm(&i.title) == norm(&candidate.title)
-        });
+        let title = norm(&candidate.title);
+        let duplicate = items
+            .iter()
+            .zip(&titles)
+            .any(|(i, t)| (i.number.is_some() && i.number == candidate.number) || *t == title);
         if !duplicate && !candidate.title.is_empty() {
             items.push(candidate);
+            titles.push(title);
         }
     }
 }

@@ -436,6 +436,11 @@ impl<'a> Segment<'a> {
         let known_org_prefix = known_orgs
             .iter()
             .filter(|o| {
+                // Lowercasing goes character by character: the first one rules most out.
+                let first = o.chars().next().and_then(|c| c.to_lowercase().next());
+                if first.is_some_and(|f| !joined.starts_with(f)) {
+                    return false;
+                }
                 let o = o.to_lowercase();
                 joined.starts_with(&o)
                     && joined.len() > o.len()

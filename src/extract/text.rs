@@ -3,7 +3,8 @@
 //! "§ 8"), or plain text. Everything else in extraction works on these lines.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -251,14 +252,38 @@ const LABELS: &[(&str, Label)] = &[
 
 /// The label vocabulary by phrase (the first entry wins, as in a scan of [`LABELS`]), and the
 /// longest phrase in characters.
-static LABEL_INDEX: LazyLock<(HashMap<&'static str, Label>, usize)> = LazyLock::new(|| {
-    let mut index = HashMap::new();
+static LABEL_INDEX: LazyLock<(HashMap<&'static str, Label, Fnv>, usize)> = LazyLock::new(|| {
+    let mut index = HashMap::default();
     for (phrase, label) in LABELS {
         index.entry(*phrase).or_insert(*label);
     }
     let longest = LABELS.iter().map(|(l, _)| l.chars().count()).max();
     (index, longest.unwrap_or(0))
 });
+
+/// FNV-1a: the map's keys are a few hundred short phrases, its lookups one or more per line.
+type Fnv = BuildHasherDefault<FnvHasher>;
+
+#[derive(Default)]
+struct FnvHasher(u64);
+
+impl Hasher for FnvHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
 
 pub fn label_of(text: &str) -> Option<Label> {
     let key = text.trim().trim_end_matches([':', '.']).trim();
@@ -268,7 +293,21 @@ pub fn label_of(text: &str) -> Option<Label> {
     if key.chars().nth(*longest).is_some() {
         return None;
     }
-    index.get(key.to_lowercase().as_str()).copied()
+    with_lowercase(key, |key| index.get(key).copied())
+}
+
+/// Calls `f` with `text` lowercased (`str::to_lowercase`), without allocating when the text is
+/// short ASCII.
+pub fn with_lowercase<R>(text: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buf = [0u8; 64];
+    match buf.get_mut(..text.len()) {
+        Some(lower) if text.is_ascii() => {
+            lower.copy_from_slice(text.as_bytes());
+            lower.make_ascii_lowercase();
+            f(std::str::from_utf8(lower).unwrap_or_default())
+        }
+        _ => f(&text.to_lowercase()),
+    }
 }
 
 /// One line of the document.
@@ -302,7 +341,10 @@ pub fn lines(text: &str) -> Vec<Line> {
     text.split('\n')
         .map(|raw| {
             let raw = raw.trim_end_matches('\r');
-            let raw = if raw.contains(['\u{a0}', '\u{200b}']) {
+            // Both characters' UTF-8 start with 0xc2 or 0xe2: look for those bytes first.
+            let raw = if raw.bytes().any(|b| b == 0xc2 || b == 0xe2)
+                && raw.contains(['\u{a0}', '\u{200b}'])
+            {
                 Cow::Owned(raw.replace(['\u{a0}', '\u{200b}'], " "))
             } else {
                 Cow::Borrowed(raw)
@@ -319,7 +361,7 @@ pub fn lines(text: &str) -> Vec<Line> {
                 heading = true;
                 s = trimmed.trim_start_matches('#').to_string();
             }
-            if s.contains('*') || s.contains("__") {
+            if s.contains('*') || (s.contains('_') && s.contains("__")) {
                 s = s.replace("**", "").replace("__", "");
                 s = MD_EMPHASIS
                     .replace_all(&s, |c: &regex::Captures| match c.get(1) {
@@ -328,11 +370,10 @@ pub fn lines(text: &str) -> Vec<Line> {
                     })
                     .into_owned();
             }
-            let cells: Vec<String> = s
-                .split('\t')
-                .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
-                .collect();
-            let cells: Vec<String> = if cells.iter().filter(|c| !c.is_empty()).count() <= 1 {
+            let cells: Vec<String> = s.split('\t').map(squeeze).collect();
+            let cells: Vec<String> = if cells.len() == 1 {
+                cells
+            } else if cells.iter().filter(|c| !c.is_empty()).count() <= 1 {
                 vec![cells.concat()]
             } else {
                 // Keep empty cells between filled ones: table columns must stay aligned.
@@ -349,10 +390,48 @@ pub fn lines(text: &str) -> Vec<Line> {
         .collect()
 }
 
+/// The words of `s` joined by single spaces, as `s.split_whitespace()` joined by " ": most
+/// cells already are, and are copied as they stand.
+fn squeeze(s: &str) -> String {
+    if is_squeezed(s) {
+        s.to_string()
+    } else {
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// No whitespace but single spaces between words.
+fn is_squeezed(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let mut previous = b' ';
+    for (i, &b) in bytes.iter().enumerate() {
+        if b <= b' ' {
+            if b == b' ' && previous == b' ' || (b'\t'..=b'\r').contains(&b) {
+                return false;
+            }
+        } else if (b == 0xc2 || (0xe1..=0xe3).contains(&b))
+            && s[i..].starts_with(char::is_whitespace)
+        {
+            // Lead bytes of the other whitespace characters (U+0085, U+00A0, U+1680,
+            // U+2000-U+205F, U+3000); most characters starting so are not whitespace.
+            return false;
+        }
+        previous = b;
+    }
+    previous != b' ' || s.is_empty()
+}
+
 /// A line of a table of contents ("§ 8 Justering ..... 3"): its text without the leader.
 pub fn without_dot_leader(text: &str) -> Option<String> {
-    // A leader is four dots or more, or a TAB before the page number.
+    // A leader is four dots or more, or a TAB before the page number; either way the line
+    // ends in a dot or a digit ("\d" is any Unicode digit, all of them numeric).
     if !text.contains('\t') && text.bytes().filter(|&b| b == b'.').count() < 4 {
+        return None;
+    }
+    if !text
+        .trim_end()
+        .ends_with(|c: char| c == '.' || c.is_numeric())
+    {
         return None;
     }
     DOT_LEADER
@@ -385,7 +464,7 @@ pub fn split_label(line: &Line) -> Option<(Label, String)> {
         return None;
     }
     // "Mötestider våren 2025", "Närvarande från kommunerna": a label with a qualifier.
-    if text.split_whitespace().count() <= 4 && !text.ends_with(['.', '?', '!']) {
+    if text.split_whitespace().nth(4).is_none() && !text.ends_with(['.', '?', '!']) {
         return label_prefix(text).map(|label| (label, String::new()));
     }
     None
@@ -418,14 +497,28 @@ const PREFIXABLE: &[&str] = &[
     "absent",
 ];
 
+static PREFIXABLE_FIRST_WORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    PREFIXABLE
+        .iter()
+        .filter_map(|p| p.split_whitespace().next())
+        .collect()
+});
+
 /// A label followed by a few qualifying words: the head's longest label prefix.
 fn label_prefix(head: &str) -> Option<Label> {
+    // Lowercasing goes word by word: a label prefix starts with the first word of a prefixable
+    // label, which rules out most heads before they are lowercased.
+    let first = head.split_whitespace().next()?;
+    if !with_lowercase(first, |w| PREFIXABLE_FIRST_WORDS.contains(w)) {
+        return None;
+    }
     let lower = head.trim().to_lowercase();
     let words: Vec<&str> = lower.split_whitespace().collect();
     if words.len() < 2 || words.len() > 6 {
         return None;
     }
-    (1..words.len()).rev().find_map(|n| {
+    // No prefixable label has more than two words: longer prefixes are none of them.
+    (1..words.len().min(3)).rev().find_map(|n| {
         let key = words[..n].join(" ");
         PREFIXABLE
             .contains(&key.as_str())
@@ -445,9 +538,13 @@ static NUMBERED: LazyLock<Regex> = LazyLock::new(|| {
 pub fn numbered(text: &str) -> Option<(String, String)> {
     let text = text.trim();
     // The pattern is anchored: it starts with "§", a digit ("\d" is any Unicode digit, all of
-    // them numeric), "punkt" or "item".
+    // them numeric), "punkt" or "item" (case matters).
     let first = text.chars().next()?;
-    if !(first == '§' || first == 'p' || first == 'i' || first.is_numeric()) {
+    if !(first == '§'
+        || first.is_numeric()
+        || text.starts_with("punkt")
+        || text.starts_with("item"))
+    {
         return None;
     }
     let c = NUMBERED.captures(text)?;
@@ -539,6 +636,53 @@ mod tests {
             numbered("24/101 Declarations of interest"),
             Some(("24/101".into(), "Declarations of interest".into()))
         );
+    }
+
+    #[test]
+    fn prefixable_labels_are_short_labels() {
+        for p in PREFIXABLE {
+            assert!(p.split_whitespace().count() <= 2, "{p}");
+            assert!(label_of(p).is_some(), "{p}");
+        }
+    }
+
+    #[test]
+    fn squeezed_like_split_whitespace() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "a  b",
+            "a b",
+            "a\u{a0}b",
+            "a\u{2009} b",
+            "§ 3 – två",
+            "x\u{3000}",
+            "\u{85}",
+            "a\rb",
+            "  ",
+            "ä ö å",
+            "a\u{1680}b",
+            "a\u{205f}b",
+            "a\u{202f}",
+            "a\u{200b}b",
+            "“a” – b",
+            "\u{2028}",
+            "a\u{c}b",
+            "a\u{1}b",
+            "\u{1} ",
+            "a §2",
+            "\u{3000}",
+            "a \u{3000}",
+        ] {
+            assert_eq!(
+                squeeze(s),
+                s.split_whitespace().collect::<Vec<_>>().join(" "),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]

@@ -200,12 +200,13 @@ fn find_headings(lines: &[Line]) -> Vec<Option<(String, String)>> {
     let mut out = vec![None; lines.len()];
     let mut last: Option<u32> = None;
     for (i, line) in lines.iter().enumerate() {
-        if line.cells.len() > 1 || without_dot_leader(&line.text).is_some() {
-            continue;
-        }
+        // numbered() first: it rules most lines out by their first character.
         let Some((n, title)) = numbered(&line.text) else {
             continue;
         };
+        if line.cells.len() > 1 || without_dot_leader(&line.text).is_some() {
+            continue;
+        }
         let len = title.chars().count();
         if len > 150 || title.ends_with(['.', ',', ';']) {
             continue;
@@ -1234,32 +1235,86 @@ fn title(lines: &[Line], region: &[usize]) -> Option<String> {
     kind_rest.or(plain).or(fallback)
 }
 
+/// The words language() counts (as language_of_lowercase() matches them).
+#[cfg(test)]
 const LANGUAGE_SV: &[&str] = &[
     "och", "att", "det", "som", "är", "för", "med", "på", "till", "av", "inte", "om", "har", "en",
     "ett",
 ];
+#[cfg(test)]
 const LANGUAGE_EN: &[&str] = &[
     "the", "and", "to", "of", "is", "for", "with", "on", "will", "be", "that", "are", "was", "a",
     "an",
 ];
 
-fn language(text: &str) -> Language {
-    const SV: &[&str] = LANGUAGE_SV;
-    const EN: &[&str] = LANGUAGE_EN;
-    // Lowercasing never makes a word shorter in characters: longer words are neither.
-    const LONGEST: usize = 4;
-    let (mut sv, mut en) = (0, 0);
-    for word in text.split(|c: char| !c.is_alphabetic()).take(5000) {
-        if word.is_empty() || word.chars().nth(LONGEST).is_some() {
-            continue;
+/// Which list a word is in, lowercased as `str::to_lowercase` does: ASCII on the stack.
+fn language_word(word: &str, ascii: bool) -> Option<Language> {
+    // Lowercasing never makes a word shorter in characters: longer words are in no list
+    // (their words have at most four characters, eight bytes).
+    if ascii {
+        let mut buf = [0u8; 4];
+        let lower = buf.get_mut(..word.len())?;
+        lower.copy_from_slice(word.as_bytes());
+        lower.make_ascii_lowercase();
+        language_of_lowercase(lower)
+    } else if word.len() <= 16 && word.chars().nth(4).is_none() {
+        language_of_lowercase(word.to_lowercase().as_bytes())
+    } else {
+        None
+    }
+}
+
+fn language_of_lowercase(word: &[u8]) -> Option<Language> {
+    // LANGUAGE_SV and LANGUAGE_EN, as a match (tests check they agree); "är", "för", "på"
+    // in UTF-8.
+    match word {
+        b"och" | b"att" | b"det" | b"som" | b"\xc3\xa4r" | b"f\xc3\xb6r" | b"med"
+        | b"p\xc3\xa5" | b"till" | b"av" | b"inte" | b"om" | b"har" | b"en" | b"ett" => {
+            Some(Language::Sv)
         }
-        text::with_lowercase(word, |w| {
-            if SV.contains(&w) {
-                sv += 1;
-            } else if EN.contains(&w) {
-                en += 1;
+        b"the" | b"and" | b"to" | b"of" | b"is" | b"for" | b"with" | b"on" | b"will" | b"be"
+        | b"that" | b"are" | b"was" | b"a" | b"an" => Some(Language::En),
+        _ => None,
+    }
+}
+
+fn language(text: &str) -> Language {
+    let (mut sv, mut en) = (0, 0);
+    // The first 5000 pieces of `text.split(|c: char| !c.is_alphabetic())`: each run of
+    // alphabetic characters up to the next other character, ASCII read byte by byte. (Empty
+    // pieces count towards the 5000; a last empty piece after a final separator is in no list
+    // and ends the text, so it is not looked at.)
+    let bytes = text.as_bytes();
+    let (mut pieces, mut i) = (0, 0);
+    while i < bytes.len() && pieces < 5000 {
+        let start = i;
+        let mut ascii = true;
+        let mut separator = 0;
+        while let Some(&b) = bytes.get(i) {
+            if b.is_ascii_alphabetic() {
+                i += 1;
+            } else if b.is_ascii() {
+                separator = 1;
+                break;
+            } else {
+                let c = text[i..].chars().next().unwrap_or_default();
+                if !c.is_alphabetic() {
+                    separator = c.len_utf8();
+                    break;
+                }
+                ascii = false;
+                i += c.len_utf8();
             }
-        });
+        }
+        if i > start {
+            match language_word(&text[start..i], ascii) {
+                Some(Language::Sv) => sv += 1,
+                Some(Language::En) => en += 1,
+                None => {}
+            }
+        }
+        pieces += 1;
+        i += separator;
     }
     if en > sv { Language::En } else { Language::Sv }
 }
@@ -1313,8 +1368,70 @@ mod tests {
         let longest = |words: &[&str]| words.iter().map(|w| w.chars().count()).max();
         assert!(longest(LANGUAGE_SV) <= Some(4) && longest(LANGUAGE_EN) <= Some(4));
         assert!(!LANGUAGE_SV.iter().any(|w| LANGUAGE_EN.contains(w)));
+        for w in LANGUAGE_SV {
+            assert_eq!(
+                language_of_lowercase(w.as_bytes()),
+                Some(Language::Sv),
+                "{w}"
+            );
+        }
+        for w in LANGUAGE_EN {
+            assert_eq!(
+                language_of_lowercase(w.as_bytes()),
+                Some(Language::En),
+                "{w}"
+            );
+        }
+        for w in [
+            "ÄR", "För", "PÅ", "İs", "\u{212a}", "ΣΑ", "TILL", "tills", "x",
+        ] {
+            let lower = w.to_lowercase();
+            let listed =
+                LANGUAGE_SV.contains(&lower.as_str()) || LANGUAGE_EN.contains(&lower.as_str());
+            assert_eq!(language_word(w, w.is_ascii()).is_some(), listed, "{w}");
+        }
         assert_eq!(language("Vi ÄR inte HÄR för att"), Language::Sv);
         assert_eq!(language("THE board WILL be there"), Language::En);
+        // As the words of `split(not alphabetic)` are counted, the first 5000 pieces only.
+        let by_split = |text: &str| {
+            let (mut sv, mut en) = (0, 0);
+            for word in text.split(|c: char| !c.is_alphabetic()).take(5000) {
+                let w = word.to_lowercase();
+                sv += usize::from(LANGUAGE_SV.contains(&w.as_str()));
+                en += usize::from(LANGUAGE_EN.contains(&w.as_str()));
+            }
+            if en > sv { Language::En } else { Language::Sv }
+        };
+        for commas in [4998, 4999, 5000, 5001] {
+            let text = format!("{}THE and tO ÄR", ",".repeat(commas));
+            assert_eq!(language(&text), by_split(&text), "{commas}");
+        }
+        for text in [
+            "",
+            "the",
+            "och the",
+            "ÅR är",
+            "İs the",
+            "\u{212a}",
+            "a😀an😀är",
+        ] {
+            assert_eq!(language(text), by_split(text), "{text:?}");
+        }
+        const PIECES: &[&str] = &[
+            "the", "THE", "och", "ÄR", "är", "på", "an", "a", " ", ",", "\n", "😀", "ß", "İ", "Σ",
+            "\u{301}", "1", "inte", "with", "tills", "ﬁ",
+        ];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..2000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 40) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                text.push_str(PIECES[(seed % PIECES.len() as u64) as usize]);
+            }
+            assert_eq!(language(&text), by_split(&text), "{text:?}");
+        }
     }
 
     #[test]

@@ -341,6 +341,14 @@ pub fn lines(text: &str) -> Vec<Line> {
     text.split('\n')
         .map(|raw| {
             let raw = raw.trim_end_matches('\r');
+            if is_plain(raw) {
+                // What the steps below make of a plain line: the line itself.
+                return Line {
+                    text: raw.to_string(),
+                    cells: vec![raw.to_string()],
+                    heading: false,
+                };
+            }
             // Both characters' UTF-8 start with 0xc2 or 0xe2: look for those bytes first.
             let raw = if raw.bytes().any(|b| b == 0xc2 || b == 0xe2)
                 && raw.contains(['\u{a0}', '\u{200b}'])
@@ -400,38 +408,79 @@ fn squeeze(s: &str) -> String {
     }
 }
 
+/// How [`is_plain`] and [`is_squeezed`] read a byte.
+const ORDINARY: u8 = 0;
+const SPACE: u8 = 1;
+/// The lead byte of U+0085, U+00A0, U+1680, U+2000-U+205F or U+3000 (whitespace) or of
+/// U+200B; most characters starting so ("§", "–") are none of them.
+const LEAD: u8 = 2;
+/// Other ASCII whitespace (TAB to CR).
+const CONTROL: u8 = 3;
+/// Markup: '<', '*', '_'.
+const MARKUP: u8 = 4;
+
+static BYTE_CLASS: [u8; 256] = {
+    let mut class = [ORDINARY; 256];
+    class[b' ' as usize] = SPACE;
+    let mut b = b'\t';
+    while b <= b'\r' {
+        class[b as usize] = CONTROL;
+        b += 1;
+    }
+    class[b'<' as usize] = MARKUP;
+    class[b'*' as usize] = MARKUP;
+    class[b'_' as usize] = MARKUP;
+    class[0xc2] = LEAD;
+    class[0xe1] = LEAD;
+    class[0xe2] = LEAD;
+    class[0xe3] = LEAD;
+    class
+};
+
+/// Whether `s` has no whitespace but single spaces between words and, unless `markup_allowed`,
+/// none of '<', '*', '_', U+200B.
+fn single_spaced(s: &str, markup_allowed: bool) -> bool {
+    let mut after_space = true;
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        match BYTE_CLASS[b as usize] {
+            ORDINARY => after_space = false,
+            SPACE if !after_space => after_space = true,
+            LEAD => {
+                let special = |c: char| c.is_whitespace() || (!markup_allowed && c == '\u{200b}');
+                if s[i..].starts_with(special) {
+                    return false;
+                }
+                after_space = false;
+            }
+            MARKUP if markup_allowed => after_space = false,
+            _ => return false,
+        }
+    }
+    !after_space || s.is_empty()
+}
+
+/// A line the cleaning in [`lines`] leaves as it is: no markup characters ('<', '*', '_', a
+/// leading '#'), no TAB, no whitespace but single spaces between words, no U+00A0 or U+200B.
+fn is_plain(s: &str) -> bool {
+    !s.starts_with('#') && single_spaced(s, false)
+}
+
 /// No whitespace but single spaces between words.
 fn is_squeezed(s: &str) -> bool {
-    let bytes = s.as_bytes();
-    let mut previous = b' ';
-    for (i, &b) in bytes.iter().enumerate() {
-        if b <= b' ' {
-            if b == b' ' && previous == b' ' || (b'\t'..=b'\r').contains(&b) {
-                return false;
-            }
-        } else if (b == 0xc2 || (0xe1..=0xe3).contains(&b))
-            && s[i..].starts_with(char::is_whitespace)
-        {
-            // Lead bytes of the other whitespace characters (U+0085, U+00A0, U+1680,
-            // U+2000-U+205F, U+3000); most characters starting so are not whitespace.
-            return false;
-        }
-        previous = b;
-    }
-    previous != b' ' || s.is_empty()
+    single_spaced(s, true)
 }
 
 /// A line of a table of contents ("§ 8 Justering ..... 3"): its text without the leader.
 pub fn without_dot_leader(text: &str) -> Option<String> {
     // A leader is four dots or more, or a TAB before the page number; either way the line
     // ends in a dot or a digit ("\d" is any Unicode digit, all of them numeric).
-    if !text.contains('\t') && text.bytes().filter(|&b| b == b'.').count() < 4 {
-        return None;
-    }
     if !text
         .trim_end()
         .ends_with(|c: char| c == '.' || c.is_numeric())
     {
+        return None;
+    }
+    if !text.contains('\t') && text.bytes().filter(|&b| b == b'.').count() < 4 {
         return None;
     }
     DOT_LEADER
@@ -552,15 +601,40 @@ pub fn numbered(text: &str) -> Option<(String, String)> {
     Some((number.as_str().to_string(), c[5].trim().to_string()))
 }
 
+/// Where the next '.', '!' or '?' stands, from `from` on; eight bytes at a time.
+fn next_stop(bytes: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // Whether a byte of `x` is zero (exact; which byte is not needed).
+    let has_zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS != 0;
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        if has_zero(word ^ (ONES * u64::from(b'.')))
+            || has_zero(word ^ (ONES * u64::from(b'!')))
+            || has_zero(word ^ (ONES * u64::from(b'?')))
+        {
+            break;
+        }
+        i += 8;
+    }
+    bytes
+        .get(i..)?
+        .iter()
+        .position(|b| matches!(b, b'.' | b'!' | b'?'))
+        .map(|p| i + p)
+}
+
 /// Sentences of a paragraph, split after ". ", "! ", "? ".
 pub fn sentences(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let bytes = text.as_bytes();
     // '.', '!' and '?' are ASCII: never part of a longer UTF-8 sequence.
-    for (i, &b) in bytes.iter().enumerate() {
-        if matches!(b, b'.' | b'!' | b'?')
-            && bytes.get(i + 1).is_none_or(|b| *b == b' ')
+    let mut from = 0;
+    while let Some(i) = next_stop(bytes, from) {
+        from = i + 1;
+        if bytes.get(i + 1).is_none_or(|b| *b == b' ')
             && bytes
                 .get(i + 2)
                 .is_none_or(|b| b.is_ascii_uppercase() || *b >= 0x80 || *b == b'-')
@@ -683,6 +757,62 @@ mod tests {
                 "{s:?}"
             );
         }
+    }
+
+    #[test]
+    fn plain_lines_come_out_as_they_are() {
+        for raw in [
+            "Plats: Rum 3",
+            "§ 4 – Beslut",
+            "a",
+            "",
+            "Anna  Berg",
+            " x",
+            "x ",
+            "# Rubrik",
+            "a_b",
+            "a\u{a0}b",
+            "a\u{200b}b",
+            "a\u{2009}b",
+            "<b>x</b>",
+            "**x**",
+            "x\ty",
+            "x\u{b}y",
+            "“Citat” — så",
+        ] {
+            let line = &lines(raw)[0];
+            if is_plain(raw) {
+                assert_eq!((line.text.as_str(), line.cells.len()), (raw, 1), "{raw:?}");
+                assert!(!line.heading);
+            } else {
+                assert!(
+                    line.text != raw
+                        || line.heading
+                        || line.cells.len() > 1
+                        || raw.contains(['_', '<', '*'])
+                        || raw.contains('\u{200b}'),
+                    "{raw:?} is plain after all"
+                );
+            }
+        }
+        assert!(is_plain("§ 4 – Beslut") && is_plain("") && !is_plain("a\u{200b}b"));
+    }
+
+    #[test]
+    fn stops_found_in_long_text() {
+        let text = "abcdefghijklmnopqrstuvwxyzåäö. Nästa! Sist? ja";
+        let stops: Vec<usize> = (0..text.len())
+            .filter(|&i| matches!(text.as_bytes()[i], b'.' | b'!' | b'?'))
+            .collect();
+        let mut found = Vec::new();
+        let mut from = 0;
+        while let Some(i) = next_stop(text.as_bytes(), from) {
+            found.push(i);
+            from = i + 1;
+        }
+        assert_eq!(found, stops);
+        assert_eq!(next_stop(b"abc", 3), None);
+        assert_eq!(next_stop(b"abc", 4), None);
     }
 
     #[test]

@@ -211,6 +211,10 @@ fn tidy(text: &str) -> String {
 
 /// Commitments in one sentence of prose.
 pub fn from_sentence(sentence: &str, ctx: &Context) -> Option<Action> {
+    // is_match() first: captures() allocates even when there is no match.
+    if !COMMITMENT.is_match(sentence) {
+        return None;
+    }
     let m = COMMITMENT.captures(sentence)?.get(1)?;
     let before = &sentence[..m.start()];
     // The subject runs back to the start of its clause.

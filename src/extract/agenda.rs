@@ -115,7 +115,10 @@ pub fn item(
 ) -> AgendaItem {
     let mut title = title.trim().trim_end_matches(':').trim().to_string();
     let mut item_type = item_type;
-    if let Some(c) = TYPE_TAG.captures(&title) {
+    // Every tag has a '['; captures() allocates even when there is no match.
+    if title.contains('[')
+        && let Some(c) = TYPE_TAG.captures(&title)
+    {
         let tag = c.get(1).or(c.get(2)).map(|m| m.as_str().to_string());
         title = TYPE_TAG.replace(&title, "").trim().to_string();
         item_type = item_type.or(tag);

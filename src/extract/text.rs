@@ -252,10 +252,10 @@ const LABELS: &[(&str, Label)] = &[
 
 /// The label vocabulary by phrase (the first entry wins, as in a scan of [`LABELS`]), and the
 /// longest phrase in characters.
-static LABEL_INDEX: LazyLock<(HashMap<&'static str, Label, Fnv>, usize)> = LazyLock::new(|| {
+static LABEL_INDEX: LazyLock<(HashMap<&'static [u8], Label, Fnv>, usize)> = LazyLock::new(|| {
     let mut index = HashMap::default();
     for (phrase, label) in LABELS {
-        index.entry(*phrase).or_insert(*label);
+        index.entry(phrase.as_bytes()).or_insert(*label);
     }
     let longest = LABELS.iter().map(|(l, _)| l.chars().count()).max();
     (index, longest.unwrap_or(0))
@@ -296,17 +296,17 @@ pub fn label_of(text: &str) -> Option<Label> {
     with_lowercase(key, |key| index.get(key).copied())
 }
 
-/// Calls `f` with `text` lowercased (`str::to_lowercase`), without allocating when the text is
-/// short ASCII.
-pub fn with_lowercase<R>(text: &str, f: impl FnOnce(&str) -> R) -> R {
+/// Calls `f` with the UTF-8 of `text` lowercased (`str::to_lowercase`), without allocating
+/// when the text is short ASCII.
+fn with_lowercase<R>(text: &str, f: impl FnOnce(&[u8]) -> R) -> R {
     let mut buf = [0u8; 64];
     match buf.get_mut(..text.len()) {
         Some(lower) if text.is_ascii() => {
             lower.copy_from_slice(text.as_bytes());
             lower.make_ascii_lowercase();
-            f(std::str::from_utf8(lower).unwrap_or_default())
+            f(lower)
         }
-        _ => f(&text.to_lowercase()),
+        _ => f(text.to_lowercase().as_bytes()),
     }
 }
 
@@ -440,23 +440,31 @@ static BYTE_CLASS: [u8; 256] = {
 /// Whether `s` has no whitespace but single spaces between words and, unless `markup_allowed`,
 /// none of '<', '*', '_', U+200B.
 fn single_spaced(s: &str, markup_allowed: bool) -> bool {
+    let bytes = s.as_bytes();
+    // Spaces are frequent: doubled ones are noted without branching on them.
     let mut after_space = true;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        match BYTE_CLASS[b as usize] {
-            ORDINARY => after_space = false,
-            SPACE if !after_space => after_space = true,
-            LEAD => {
-                let special = |c: char| c.is_whitespace() || (!markup_allowed && c == '\u{200b}');
-                if s[i..].starts_with(special) {
-                    return false;
+    let mut doubled = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        let class = BYTE_CLASS[b as usize];
+        let space = class == SPACE;
+        doubled |= space & after_space;
+        after_space = space;
+        if class > SPACE {
+            let ok = match class {
+                LEAD => {
+                    let special =
+                        |c: char| c.is_whitespace() || (!markup_allowed && c == '\u{200b}');
+                    !s[i..].starts_with(special)
                 }
-                after_space = false;
+                MARKUP => markup_allowed,
+                _ => false,
+            };
+            if !ok {
+                return false;
             }
-            MARKUP if markup_allowed => after_space = false,
-            _ => return false,
         }
     }
-    !after_space || s.is_empty()
+    !doubled && (!after_space || bytes.is_empty())
 }
 
 /// A line the cleaning in [`lines`] leaves as it is: no markup characters ('<', '*', '_', a
@@ -546,10 +554,11 @@ const PREFIXABLE: &[&str] = &[
     "absent",
 ];
 
-static PREFIXABLE_FIRST_WORDS: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+static PREFIXABLE_FIRST_WORDS: LazyLock<HashSet<&'static [u8]>> = LazyLock::new(|| {
     PREFIXABLE
         .iter()
         .filter_map(|p| p.split_whitespace().next())
+        .map(str::as_bytes)
         .collect()
 });
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::UnsolicitedResponse;
 use futures::TryStreamExt;
 use tokio_util::sync::CancellationToken;
 
@@ -116,6 +117,8 @@ async fn watch(intake: &Intake, cancel: &CancellationToken) -> Result<()> {
                 _ = tokio::time::sleep(Duration::from_secs(config.poll_secs)) => {}
             }
             timed(limit, "NOOP", session.noop()).await?;
+            // Polling fetches anyway; the queue only needs emptying.
+            reports_new_mail(&session.unsolicited_responses);
         }
     }
 }
@@ -127,8 +130,22 @@ async fn idle(
     cancel: &CancellationToken,
 ) -> Result<ImapSession> {
     let config = &intake.mailbox.imap;
+    // Mail that arrived since the last SEARCH was announced (EXISTS) in the responses to our own
+    // commands, which the crate queues aside; IDLE would not report it again. So look there
+    // first, and once more after IDLE starts, before waiting.
+    let unsolicited = session.unsolicited_responses.clone();
+    if reports_new_mail(&unsolicited) {
+        return Ok(session);
+    }
     let mut handle = session.idle();
     timed(config.command_timeout(), "IDLE", handle.init()).await?;
+    if reports_new_mail(&unsolicited) {
+        let session = tokio::time::timeout(DONE_TIMEOUT, handle.done())
+            .await
+            .map_err(|_| anyhow::anyhow!("IMAP DONE timed out"))?
+            .context("ending IDLE")?;
+        return Ok(session);
+    }
     let (wait, stop) = handle.wait_with_timeout(Duration::from_secs(config.idle_secs));
     // The crate's own timer resets on every server keepalive, so it may never fire; this one
     // bounds the whole wait.
@@ -166,6 +183,19 @@ async fn idle(
         )
         .await?;
     Ok(session)
+}
+
+/// Empties the queue of responses the server sent unasked (the crate's queue is bounded and
+/// would stall the connection when full) and says whether any announced new mail.
+fn reports_new_mail(unsolicited: &async_channel::Receiver<UnsolicitedResponse>) -> bool {
+    let mut new_mail = false;
+    while let Ok(response) = unsolicited.try_recv() {
+        new_mail |= matches!(
+            response,
+            UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+        );
+    }
+    new_mail
 }
 
 /// Fetches and stores every message above the last stored UID.

@@ -28,6 +28,67 @@ pub struct Config {
     /// One entry per watched mailbox (`[[mailbox]]`).
     #[serde(rename = "mailbox", default)]
     pub mailboxes: Vec<MailboxConfig>,
+    #[serde(default)]
+    pub directory: DirectoryConfig,
+    /// Meeting series known by name (`[[series]]`); others are learned from document titles.
+    #[serde(rename = "series", default)]
+    pub series: Vec<SeriesConfig>,
+}
+
+/// Where people's addresses come from besides mail headers and corrections.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DirectoryConfig {
+    /// A vCard (.vcf) or CSV (name,email,organisation) file, re-read when it changes.
+    pub path: Option<PathBuf>,
+}
+
+/// A meeting series configured by name, with its settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesConfig {
+    /// The series' name, as people call it ("Kommunalt forum").
+    pub name: String,
+    /// A document belongs to this series when its title contains one of these (case, accents
+    /// other than å/ä/ö and spacing ignored). Empty: the name itself.
+    #[serde(default)]
+    pub match_titles: Vec<String>,
+    /// Only documents arriving in this mailbox (its `name`).
+    pub mailbox: Option<String>,
+    /// Documents from these senders belong to the series whatever their title says.
+    #[serde(default)]
+    pub senders: Vec<String>,
+    /// IANA time zone; default `daemon.time_zone`.
+    pub time_zone: Option<String>,
+    /// "sv" or "en"; default: the language of the series' documents.
+    pub language: Option<String>,
+    /// Members besides those named in the minutes: "Name <address>" or "Name".
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Named groups used in minutes ("kommunerna") and the member names they stand for.
+    #[serde(default)]
+    pub groups: std::collections::BTreeMap<String, Vec<String>>,
+    /// Who approves draft minutes: "approvers" (the justerare the minutes name) or "none".
+    #[serde(default = "default_approval")]
+    pub approval: String,
+    /// Who gets approved minutes: "members", "attendees" or "none".
+    #[serde(default = "default_distribution")]
+    pub distribution: String,
+    /// Days before a meeting when owners of open actions are reminded.
+    #[serde(default = "default_reminder_days")]
+    pub reminder_days_before: Vec<u32>,
+}
+
+fn default_approval() -> String {
+    "approvers".into()
+}
+
+fn default_distribution() -> String {
+    "members".into()
+}
+
+fn default_reminder_days() -> Vec<u32> {
+    vec![7, 1]
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -101,6 +162,10 @@ pub struct MailboxConfig {
     pub display_name: String,
     pub imap: ImapConfig,
     pub smtp: SmtpConfig,
+    /// Addresses allowed to correct Clerk's address book by reply, besides the secretaries who
+    /// have sent it minutes or agendas.
+    #[serde(default)]
+    pub trusted_senders: Vec<String>,
 }
 
 fn default_display_name() -> String {
@@ -370,6 +435,50 @@ impl Config {
                 bail!(
                     "{at}.imap.idle_secs: expected at most 1740 (servers may drop an IDLE after 30 minutes)"
                 );
+            }
+        }
+        let mut series_names = std::collections::HashSet::new();
+        for (i, series) in self.series.iter().enumerate() {
+            let at = format!("series[{i}]");
+            if series.name.trim().is_empty()
+                || !series_names.insert(crate::names::key(&series.name))
+            {
+                bail!("{at}.name: expected a unique, non-empty name");
+            }
+            if let Some(tz) = &series.time_zone
+                && tz.parse::<chrono_tz::Tz>().is_err()
+            {
+                bail!("{at}.time_zone: expected an IANA time zone, found {tz:?}");
+            }
+            if let Some(language) = &series.language
+                && !matches!(language.as_str(), "sv" | "en")
+            {
+                bail!("{at}.language: expected \"sv\" or \"en\", found {language:?}");
+            }
+            if let Some(mailbox) = &series.mailbox
+                && !names.contains(mailbox.as_str())
+            {
+                bail!("{at}.mailbox: no [[mailbox]] is named {mailbox:?}");
+            }
+            if !matches!(series.approval.as_str(), "approvers" | "none") {
+                bail!(
+                    "{at}.approval: expected \"approvers\" or \"none\", found {:?}",
+                    series.approval
+                );
+            }
+            if !matches!(
+                series.distribution.as_str(),
+                "members" | "attendees" | "none"
+            ) {
+                bail!(
+                    "{at}.distribution: expected \"members\", \"attendees\" or \"none\", found {:?}",
+                    series.distribution
+                );
+            }
+            for (j, member) in series.members.iter().enumerate() {
+                if let Err(e) = crate::people::parse_member(member) {
+                    bail!("{at}.members[{j}]: {e}");
+                }
             }
         }
         Ok(())

@@ -27,6 +27,7 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
     if config.mailboxes.is_empty() {
         anyhow::bail!("no [[mailbox]] is configured: there is nothing to watch");
     }
+    let shared_config = Arc::new(config.clone());
     let cancel = CancellationToken::new();
     let mut tasks = JoinSet::new();
     for mailbox in &config.mailboxes {
@@ -34,6 +35,7 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
         let intake = Intake {
             mailbox: mailbox.clone(),
             settings: config.intake.clone(),
+            config: shared_config.clone(),
             store: store.clone(),
             clock,
             outbox_wake: wake.clone(),

@@ -12,10 +12,11 @@ use anyhow::Result;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::config::{IntakeConfig, MailboxConfig};
+use crate::config::{Config, IntakeConfig, MailboxConfig};
 use crate::document::Limits;
 use crate::outgoing::{self, TextMail};
 use crate::receipt;
+use crate::registry::{self, Registration};
 use crate::store::{self, MessageOutcome, NewDocument, OutgoingMail, Store, StoredMessage};
 use crate::understanding::{self, Reading};
 
@@ -24,6 +25,8 @@ use crate::understanding::{self, Reading};
 pub struct Intake {
     pub mailbox: MailboxConfig,
     pub settings: IntakeConfig,
+    /// The whole configuration, for series and the directory.
+    pub config: Arc<Config>,
     pub store: Store,
     pub clock: Clock,
     /// Wakes the outbox loop when mail was queued.
@@ -118,11 +121,11 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
     if let Some(reason) = &report.refusal {
         return quarantine(intake, &message, reason).await;
     }
-    let mut outgoing = Vec::new();
-    if intake.settings.send_receipts
-        && let Some(mail) = receipt_mail(intake, &message, &report)?
+    if let Some(path) = &intake.config.directory.path
+        && let Err(e) = crate::people::sync_directory(&intake.store, path, now).await
     {
-        outgoing.push(mail);
+        // The addresses already known stay; the file is read again with the next mail.
+        tracing::warn!(path = %path.display(), error = %format!("{e:#}"), "directory not read");
     }
     let documents: Vec<NewDocument> = report
         .reading
@@ -148,18 +151,46 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
         report.reading.documents.len(),
         report.reading.refused.len()
     );
-    intake
-        .store
-        .complete_message(
-            message.id,
-            MessageOutcome::Processed,
-            &summary,
-            &documents,
-            &outgoing,
-            now,
-        )
-        .await?;
-    tracing::info!(mailbox = %intake.mailbox.name, id = message.id, message_id = ?message.message_id, documents = report.reading.documents.len(), refused = report.reading.refused.len(), receipts = outgoing.len(), "processed");
+    let mut tx = intake.store.begin_write().await?;
+    if !store::claim_message(
+        &mut tx,
+        message.id,
+        MessageOutcome::Processed,
+        &summary,
+        now,
+    )
+    .await?
+    {
+        // Another worker finished it first; what it recorded stands.
+        tx.rollback().await?;
+        return Ok(());
+    }
+    let document_ids = store::insert_documents(&mut tx, message.id, &documents, now).await?;
+    let mail = registry::Mail {
+        mailbox: &intake.mailbox,
+        from: report.from.clone(),
+        correspondents: &report.correspondents,
+        reading: &report.reading,
+        document_ids: &document_ids,
+        label: format!(
+            "mail {} from {}",
+            message.message_id.as_deref().unwrap_or("(no Message-ID)"),
+            report
+                .from
+                .as_ref()
+                .map_or("(unknown sender)", |(_, a)| a.as_str())
+        ),
+    };
+    let registration = registry::register(&mut tx, &intake.config, &mail, now).await?;
+    let mut receipts = 0;
+    if intake.settings.send_receipts
+        && let Some(receipt) = receipt_mail(intake, &message, &report, &registration)?
+    {
+        store::enqueue(&mut tx, &receipt, now).await?;
+        receipts += 1;
+    }
+    tx.commit().await?;
+    tracing::info!(mailbox = %intake.mailbox.name, id = message.id, message_id = ?message.message_id, documents = report.reading.documents.len(), refused = report.reading.refused.len(), meetings = registration.meetings.len(), unresolved = registry::unresolved_count(&registration), receipts, "processed");
     Ok(())
 }
 
@@ -199,6 +230,8 @@ pub struct MessageReport {
     pub subject: Option<String>,
     /// Sent by a robot (auto-reply, bounce, list): no receipt.
     pub auto_submitted: bool,
+    /// Every (display name, address) in From, To and Cc, for learning addresses.
+    pub correspondents: Vec<(String, String)>,
     pub reading: Reading,
     /// Why the whole message was refused, if it was.
     pub refusal: Option<String>,
@@ -229,8 +262,20 @@ pub fn understand(raw: &[u8], max_bytes: usize) -> MessageReport {
         .from()
         .and_then(|f| f.first())
         .and_then(|a| Some((a.name().map(str::to_string), a.address()?.to_string())));
+    let mut correspondents = Vec::new();
+    for list in [message.from(), message.to(), message.cc()]
+        .into_iter()
+        .flatten()
+    {
+        for addr in list.iter().take(200) {
+            if let (Some(name), Some(address)) = (addr.name(), addr.address()) {
+                correspondents.push((name.to_string(), address.to_string()));
+            }
+        }
+    }
     MessageReport {
         from,
+        correspondents,
         subject: message
             .subject()
             .map(|s| outgoing::clean_header_text(s, 200)),
@@ -268,6 +313,7 @@ fn receipt_mail(
     intake: &Intake,
     message: &StoredMessage,
     report: &MessageReport,
+    registration: &Registration,
 ) -> Result<Option<OutgoingMail>> {
     let Some((name, address)) = &report.from else {
         return Ok(None);
@@ -289,7 +335,7 @@ fn receipt_mail(
         from,
         to: vec![to],
         subject: &subject,
-        body: receipt::body(&report.reading, name.as_deref()),
+        body: receipt::body(&report.reading, name.as_deref(), Some(registration)),
         in_reply_to: message.message_id.as_deref(),
         date: intake.clock.now(),
     }

@@ -21,15 +21,22 @@
 
 pub mod clock;
 pub mod config;
+pub mod corrections;
 pub mod daemon;
+pub mod directory;
 pub mod document;
 pub mod extract;
 pub mod imap;
 pub mod inbox;
 pub mod intake;
+pub mod listing;
+pub mod names;
 pub mod outbox;
 pub mod outgoing;
+pub mod people;
 pub mod receipt;
+pub mod registry;
+pub mod series;
 pub mod status;
 pub mod store;
 pub mod understanding;

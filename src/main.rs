@@ -53,6 +53,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the people Clerk knows, their addresses and where each was learned.
+    People {
+        #[command(subcommand)]
+        command: Option<PeopleCommand>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the meeting series, their meetings, members and settings.
+    Series {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Database maintenance.
     Db {
         #[command(subcommand)]
@@ -60,6 +74,20 @@ enum Command {
     },
     /// Print the documented example configuration.
     ConfigExample,
+}
+
+#[derive(Subcommand)]
+enum PeopleCommand {
+    /// Give a person an address (as a secretary's correction by reply would).
+    Set {
+        /// The full name, e.g. "Anna Fransson".
+        name: String,
+        /// The address, e.g. anna.fransson@example.org.
+        address: String,
+        /// Their organisation.
+        #[arg(long)]
+        organization: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -186,6 +214,55 @@ fn run(cli: Cli) -> Result<()> {
             })
         }
         Command::Ingest { file, json } => ingest(&file, json),
+        Command::People { command, json } => {
+            let config = load_config(&cli.config)?;
+            let clock = clock_for(&config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                if let Some(path) = &config.directory.path {
+                    clerk::people::sync_directory(&store, path, clock.now()).await?;
+                }
+                if let Some(PeopleCommand::Set {
+                    name,
+                    address,
+                    organization,
+                }) = command
+                {
+                    let said = clerk::listing::set_address(
+                        &store,
+                        &name,
+                        &address,
+                        organization.as_deref(),
+                        clock.now(),
+                    )
+                    .await?;
+                    println!("{said}");
+                    return Ok(());
+                }
+                let people = store.people_listing().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&people)?);
+                } else {
+                    print!("{}", clerk::listing::people(&people));
+                }
+                Ok(())
+            })
+        }
+        Command::Series { json } => {
+            let config = load_config(&cli.config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                let series = store.series_listing().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&series)?);
+                } else {
+                    print!("{}", clerk::listing::series(&series, &config));
+                }
+                Ok(())
+            })
+        }
     }
 }
 

@@ -5,5 +5,6 @@
 mod documents;
 mod e2e;
 mod formats;
+mod people;
 mod store;
 mod support;

@@ -1,0 +1,361 @@
+//! What a processed mail teaches Clerk, recorded in the same transaction as the mail itself:
+//! addresses from its headers, corrections by a secretary, and for each meeting document its
+//! series, the meeting (and the meetings it announces), and the people in it, each mention
+//! resolved to a person with an address or reported as a problem for the receipt.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sha2::{Digest, Sha256};
+
+use anyhow::Result;
+
+use crate::config::{Config, MailboxConfig};
+use crate::corrections::{self, Correction};
+use crate::document::BODY;
+use crate::extract::{Kind, Meeting};
+use crate::people::{self, Problem, Scope};
+use crate::series;
+use crate::store::Tx;
+use crate::store::people::{self as stored_people, AddressChange, Known, Source};
+use crate::store::series::{self as stored_series, MeetingFacts, NewSeries};
+use crate::understanding::Reading;
+
+/// What registering one mail did, for its receipt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Registration {
+    /// Per meeting document: its series' name and the meeting's date.
+    pub meetings: Vec<(String, NaiveDate)>,
+    /// Meetings announced for later (series name, date).
+    pub announced: Vec<(String, NaiveDate)>,
+    /// Names that could not be tied to an address, and guesses to confirm.
+    pub problems: Vec<Problem>,
+    /// Corrections taken, and corrections refused with why.
+    pub corrections: Vec<(Correction, Result<(), Refusal>)>,
+}
+
+/// Why a correction was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The sender is not a secretary of this mailbox nor trusted by configuration.
+    NotTrusted,
+    /// A first name alone cannot be stored as a person.
+    NeedFullName,
+    /// The address is someone else's, by a source as strong.
+    BelongsTo(String),
+}
+
+/// The mail being registered.
+#[derive(Debug, Clone)]
+pub struct Mail<'a> {
+    pub mailbox: &'a MailboxConfig,
+    /// The sender's display name and address.
+    pub from: Option<(Option<String>, String)>,
+    /// Every (display name, address) of From, To and Cc.
+    pub correspondents: &'a [(String, String)],
+    pub reading: &'a Reading,
+    /// Ids of the stored documents, in the order of `reading.documents`.
+    pub document_ids: &'a [i64],
+    /// How this mail is named where facts learned from it are listed.
+    pub label: String,
+}
+
+/// Records everything `mail` teaches, inside `tx`.
+pub async fn register(
+    tx: &mut Tx,
+    config: &Config,
+    mail: &Mail<'_>,
+    now: DateTime<Utc>,
+) -> Result<Registration> {
+    let mut registration = Registration::default();
+    let own = mail.mailbox.address.to_lowercase();
+    let others: Vec<(String, String)> = mail
+        .correspondents
+        .iter()
+        .filter(|(_, address)| address.to_lowercase() != own)
+        .cloned()
+        .collect();
+    people::learn_from_headers(tx, &others, &mail.label, now).await?;
+    apply_corrections(tx, config, mail, &mut registration, now).await?;
+    for (index, doc) in mail.reading.documents.iter().enumerate() {
+        let meeting = &doc.meeting;
+        if !doc.describes_meeting() {
+            continue;
+        }
+        let Some(date) = meeting.date else { continue };
+        let sender = mail.from.as_ref().map(|(_, a)| a.as_str());
+        let Some(placement) =
+            series::place(config, meeting.title.as_deref(), &mail.mailbox.name, sender)
+        else {
+            continue;
+        };
+        let language = placement
+            .config
+            .and_then(|c| c.language.clone())
+            .unwrap_or_else(|| language_code(meeting).to_string());
+        let time_zone = placement
+            .config
+            .and_then(|c| c.time_zone.clone())
+            .unwrap_or_else(|| config.daemon.time_zone.clone());
+        let row = stored_series::series(
+            tx,
+            &NewSeries {
+                key: &placement.key,
+                title: &placement.title,
+                mailbox: &mail.mailbox.name,
+                time_zone: &time_zone,
+                language: &language,
+                configured: placement.config.is_some(),
+            },
+            now,
+        )
+        .await?;
+        if let Some(series_config) = placement.config {
+            for member in &series_config.members {
+                let Ok(member) = people::parse_member(member) else {
+                    continue;
+                };
+                let id =
+                    stored_people::person(tx, &member.name, None, "configuration", now).await?;
+                if let Some(address) = &member.address {
+                    stored_people::add_address(
+                        tx,
+                        id,
+                        address,
+                        Source::Config,
+                        "configuration",
+                        now,
+                    )
+                    .await?;
+                }
+                stored_series::add_member(tx, row.id, id, "config", "configuration", now).await?;
+            }
+        }
+        let what = match meeting.kind {
+            Kind::Minutes => "minutes",
+            _ => "agenda",
+        };
+        let learned_from = format!("{what} of {date} ({})", mail.label);
+        let domain = own.rsplit_once('@').map_or("clerk.invalid", |(_, d)| d);
+        let meeting_id = stored_series::meeting(
+            tx,
+            row.id,
+            &MeetingFacts {
+                date,
+                start: meeting.start,
+                end: meeting.end,
+                place: meeting.place.as_deref(),
+                title: meeting.title.as_deref(),
+                status: if meeting.kind == Kind::Minutes {
+                    "held"
+                } else {
+                    "planned"
+                },
+                learned_from: &learned_from,
+                uid: &meeting_uid(&row.key, date, domain),
+            },
+            now,
+        )
+        .await?;
+        if let Some(id) = mail.document_ids.get(index) {
+            stored_series::link_document(tx, *id, meeting_id).await?;
+        }
+        registration.meetings.push((row.title.clone(), date));
+        for next in &meeting.next_meetings {
+            let Some(next_date) = next.date.filter(|d| *d != date) else {
+                continue;
+            };
+            let announced_in = format!("announced in the {what} of {date} ({})", mail.label);
+            stored_series::meeting(
+                tx,
+                row.id,
+                &MeetingFacts {
+                    date: next_date,
+                    start: next.start,
+                    end: next.end,
+                    place: next.place.as_deref(),
+                    title: meeting.title.as_deref(),
+                    status: "planned",
+                    learned_from: &announced_in,
+                    uid: &meeting_uid(&row.key, next_date, domain),
+                },
+                now,
+            )
+            .await?;
+            registration.announced.push((row.title.clone(), next_date));
+        }
+
+        // The people the document names in a role: recorded as attendance and membership.
+        let roles = roles(meeting);
+        let member_from = format!("{what} of {date}");
+        let mut in_meeting = Vec::new();
+        for (name, organization, role) in &roles {
+            if names_one_person(name) {
+                let id = stored_people::person(tx, name, *organization, &learned_from, now).await?;
+                stored_series::attendance(tx, meeting_id, id, role).await?;
+                stored_series::add_member(tx, row.id, id, "document", &member_from, now).await?;
+                in_meeting.push(id);
+            }
+        }
+        let everyone = stored_people::everyone(tx).await?;
+        let scope = Scope {
+            meeting: everyone
+                .iter()
+                .filter(|k| in_meeting.contains(&k.id))
+                .cloned()
+                .collect(),
+            members: stored_people::members(tx, row.id).await?,
+            groups: placement
+                .config
+                .map(|c| c.groups.clone())
+                .unwrap_or_default(),
+            secretary: secretary(meeting, mail, &everyone),
+            everyone,
+        };
+        let mut resolutions = Vec::new();
+        let mentions = roles
+            .iter()
+            .map(|(name, _, _)| name.to_string())
+            .chain(meeting.actions.iter().filter_map(|a| a.owner.clone()));
+        for mention in mentions {
+            resolutions.extend(people::resolve(&mention, &scope));
+        }
+        for problem in people::problems(&resolutions) {
+            if !registration.problems.contains(&problem) {
+                registration.problems.push(problem);
+            }
+        }
+    }
+    Ok(registration)
+}
+
+/// The stable calendar UID of a series' meeting on a date.
+pub fn meeting_uid(series_key: &str, date: NaiveDate, domain: &str) -> String {
+    let digest = hex::encode(Sha256::digest(format!("{series_key}|{date}").as_bytes()));
+    format!("{}@{domain}", &digest[..32])
+}
+
+fn language_code(meeting: &Meeting) -> &'static str {
+    match meeting.language {
+        crate::extract::Language::En => "en",
+        crate::extract::Language::Sv => "sv",
+    }
+}
+
+/// Everyone a document names in a role: (name, organisation, role).
+fn roles(meeting: &Meeting) -> Vec<(&str, Option<&str>, &'static str)> {
+    let mut out = Vec::new();
+    for p in &meeting.attendees {
+        out.push((p.name.as_str(), p.organization.as_deref(), "attendee"));
+    }
+    for p in &meeting.absent {
+        out.push((p.name.as_str(), p.organization.as_deref(), "absent"));
+    }
+    if let Some(s) = &meeting.secretary {
+        out.push((s.as_str(), None, "secretary"));
+    }
+    if let Some(c) = &meeting.chair {
+        out.push((c.as_str(), None, "chair"));
+    }
+    for a in &meeting.approvers {
+        out.push((a.as_str(), None, "approver"));
+    }
+    out
+}
+
+/// Whether a mention is one person's full name (so a person may be created for it): two to
+/// five words of letters, not a list ("Håkan och Lena") nor a first name alone.
+fn names_one_person(name: &str) -> bool {
+    crate::names::split_mention(name).len() == 1 && people::is_personal_name(name)
+}
+
+/// Who takes what no one else can: the secretary named in the document, else the sender.
+fn secretary(meeting: &Meeting, mail: &Mail<'_>, everyone: &[Known]) -> Option<Known> {
+    if let Some(name) = &meeting.secretary {
+        let key = crate::names::key(name);
+        if let Some(k) = everyone.iter().find(|k| crate::names::key(&k.name) == key) {
+            return Some(k.clone());
+        }
+    }
+    let (name, address) = mail.from.as_ref()?;
+    let address = address.to_lowercase();
+    everyone
+        .iter()
+        .find(|k| k.address.as_deref() == Some(address.as_str()))
+        .cloned()
+        .or_else(|| {
+            Some(Known {
+                id: -1,
+                name: name.clone().unwrap_or_else(|| address.clone()),
+                organization: None,
+                address: Some(address),
+                address_source: Some(Source::Header),
+                learned_from: None,
+                address_learned_from: None,
+            })
+        })
+}
+
+/// Applies "Name = address" lines of the mail's own text when its sender may correct.
+async fn apply_corrections(
+    tx: &mut Tx,
+    config: &Config,
+    mail: &Mail<'_>,
+    registration: &mut Registration,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let Some(body) = mail.reading.documents.iter().find(|d| d.name == BODY) else {
+        return Ok(());
+    };
+    let found = corrections::parse(&body.text);
+    if found.is_empty() {
+        return Ok(());
+    }
+    let sender = mail
+        .from
+        .as_ref()
+        .map(|(_, a)| a.to_lowercase())
+        .unwrap_or_default();
+    let trusted = mail
+        .mailbox
+        .trusted_senders
+        .iter()
+        .chain(config.series.iter().flat_map(|s| &s.senders))
+        .any(|t| t.eq_ignore_ascii_case(&sender))
+        || stored_series::is_secretary(tx, &mail.mailbox.name, &sender).await?;
+    let learned_from = format!("correction by {sender} ({})", mail.label);
+    for correction in found {
+        let outcome = if !trusted {
+            Err(Refusal::NotTrusted)
+        } else if !people::is_personal_name(&correction.name) {
+            Err(Refusal::NeedFullName)
+        } else {
+            let id = stored_people::person(tx, &correction.name, None, &learned_from, now).await?;
+            match stored_people::add_address(
+                tx,
+                id,
+                &correction.address,
+                Source::Correction,
+                &learned_from,
+                now,
+            )
+            .await?
+            {
+                AddressChange::Refused { owner } => Err(Refusal::BelongsTo(owner)),
+                _ => Ok(()),
+            }
+        };
+        if let Err(reason) = &outcome {
+            tracing::warn!(%sender, name = %correction.name, ?reason, "correction not taken");
+        }
+        registration.corrections.push((correction, outcome));
+    }
+    Ok(())
+}
+
+/// Whether any resolution of a meeting's names went wrong (for logs).
+pub fn unresolved_count(registration: &Registration) -> usize {
+    registration
+        .problems
+        .iter()
+        .filter(|p| !matches!(p, Problem::GroupToSecretary { .. }))
+        .count()
+}

@@ -7,6 +7,8 @@
 //! - [`itip`]: `METHOD:REQUEST` and `METHOD:CANCEL` objects for one [`Event`].
 //! - [`timezone`]: a `VTIMEZONE` for any zone, derived from chrono-tz (the icalendar crate writes
 //!   none).
+//! - [`reply`]: an attendee's `METHOD:REPLY` read back into a [`Reply`].
+//! - [`parts`]: the iCalendar objects inside a received mail.
 //!
 //! **Invariant:** every string taken from a document is cleaned before it is written (no control
 //! characters, no `"` in parameter values), so a name or summary cannot add a line or property.
@@ -14,9 +16,13 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
 pub mod itip;
+pub mod parts;
+pub mod reply;
 pub mod timezone;
 
 pub use itip::{cancel, request};
+pub use parts::calendar_parts;
+pub use reply::{Reply, parse_reply};
 pub use timezone::vtimezone;
 
 /// One meeting, as the organizer sends it to the members of its series.

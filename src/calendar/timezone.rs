@@ -23,8 +23,9 @@ const STEP_HOURS: i64 = 6;
 struct State {
     /// Total offset from UTC, in seconds.
     offset: i32,
-    /// Whether daylight saving is in effect.
-    dst: bool,
+    /// The daylight-saving part of the offset, in seconds: negative in winter for zones that
+    /// define summer time as their standard (Europe/Dublin).
+    dst: i32,
     name: Option<String>,
 }
 
@@ -34,7 +35,7 @@ fn state_at(tz: Tz, at: NaiveDateTime) -> State {
     let total = off.base_utc_offset() + off.dst_offset();
     State {
         offset: i32::try_from(total.num_seconds()).unwrap_or(0),
-        dst: off.dst_offset() > Duration::zero(),
+        dst: i32::try_from(off.dst_offset().num_seconds()).unwrap_or(0),
         name: off.abbreviation().map(str::to_string),
     }
 }
@@ -184,8 +185,11 @@ fn line(key: &str, value: &str) -> String {
     TryInto::<String>::try_into(property).unwrap_or_else(|_| format!("{key}:{value}\r\n"))
 }
 
-fn write_observance(out: &mut String, o: &Observance) {
-    let kind = if o.to.dst { "DAYLIGHT" } else { "STANDARD" };
+/// `DAYLIGHT` for summer time as clients understand it: the offset with daylight saving added,
+/// or, in a zone whose winter is the negative exception, the offset that is not that exception.
+fn write_observance(out: &mut String, o: &Observance, negative_dst: bool) {
+    let daylight = o.to.dst > 0 || (negative_dst && o.to.dst == 0 && o.to.offset > o.from);
+    let kind = if daylight { "DAYLIGHT" } else { "STANDARD" };
     out.push_str(&line("BEGIN", kind));
     out.push_str(&line(
         "DTSTART",
@@ -266,8 +270,9 @@ pub fn vtimezone(tz: Tz, year: i32) -> String {
     let mut out = String::new();
     out.push_str(&line("BEGIN", "VTIMEZONE"));
     out.push_str(&line("TZID", tz.name()));
+    let negative_dst = observances.iter().any(|o| o.to.dst < 0);
     for o in &observances {
-        write_observance(&mut out, o);
+        write_observance(&mut out, o, negative_dst);
     }
     out.push_str(&line("END", "VTIMEZONE"));
     out
@@ -338,6 +343,11 @@ mod tests {
             "{syd}"
         );
         assert_eq!(syd.matches("BEGIN:DAYLIGHT").count(), 1, "{syd}");
+        // Dublin's tz data calls winter the (negative) exception; clients expect summer.
+        let dublin = vtimezone(chrono_tz::Europe::Dublin, 2026);
+        let daylight = dublin.find("BEGIN:DAYLIGHT").expect("a DAYLIGHT");
+        assert!(dublin[daylight..].contains("TZNAME:IST"), "{dublin}");
+        assert_eq!(dublin.matches("BEGIN:STANDARD").count(), 1, "{dublin}");
     }
 
     #[test]
@@ -349,6 +359,14 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(";UNTIL=20221030T070000Z\r\n"), "{text}");
+        // The year after: two one-off changes, and the time before them defined too.
+        let after = vtimezone(chrono_tz::America::Mexico_City, 2023);
+        assert!(!after.contains("RRULE"), "{after}");
+        assert!(
+            after.contains("BEGIN:STANDARD\r\nDTSTART:20211231T180000\r\nTZOFFSETFROM:-0600\r\n"),
+            "{after}"
+        );
+        assert_eq!(after.matches("BEGIN:DAYLIGHT").count(), 1, "{after}");
         // After the window the zone is constant: no rule claims daylight saving forever.
         let later = vtimezone(chrono_tz::America::Mexico_City, 2026);
         assert!(!later.contains("DAYLIGHT"), "{later}");

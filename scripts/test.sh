@@ -11,9 +11,12 @@ cargo clippy --all-targets --locked -- -D warnings
 
 scripts/mailstack.sh up
 scripts/pgstack.sh up
+scripts/caldav.sh up
 # shellcheck disable=SC1091
 source target/mailstack/env
 # shellcheck disable=SC1091
 source target/pgstack/env
+# shellcheck disable=SC1091
+source target/caldav/env
 
 cargo test --locked --all-targets

@@ -172,6 +172,8 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
         correspondents: &report.correspondents,
         reading: &report.reading,
         document_ids: &document_ids,
+        raw: &message.raw,
+        replies: &report.replies,
         label: format!(
             "mail {} from {}",
             message.message_id.as_deref().unwrap_or("(no Message-ID)"),
@@ -232,6 +234,8 @@ pub struct MessageReport {
     pub auto_submitted: bool,
     /// Every (display name, address) in From, To and Cc, for learning addresses.
     pub correspondents: Vec<(String, String)>,
+    /// Attendees' calendar replies (iMIP REPLY) in the message.
+    pub replies: Vec<crate::calendar::Reply>,
     pub reading: Reading,
     /// Why the whole message was refused, if it was.
     pub refusal: Option<String>,
@@ -273,9 +277,20 @@ pub fn understand(raw: &[u8], max_bytes: usize) -> MessageReport {
             }
         }
     }
+    let replies = crate::calendar::calendar_parts(raw)
+        .iter()
+        .filter_map(|ics| match crate::calendar::parse_reply(ics) {
+            Ok(reply) => Some(reply),
+            Err(reason) => {
+                tracing::info!(%reason, "calendar part is not a reply");
+                None
+            }
+        })
+        .collect();
     MessageReport {
         from,
         correspondents,
+        replies,
         subject: message
             .subject()
             .map(|s| outgoing::clean_header_text(s, 200)),
@@ -318,7 +333,11 @@ fn receipt_mail(
     let Some((name, address)) = &report.from else {
         return Ok(None);
     };
-    if report.auto_submitted || address.eq_ignore_ascii_case(&intake.mailbox.address) {
+    // A calendar answer (someone clicked "Accept") is not a mail to answer.
+    if report.auto_submitted
+        || !report.replies.is_empty()
+        || address.eq_ignore_ascii_case(&intake.mailbox.address)
+    {
         return Ok(None);
     }
     let Ok(to) = outgoing::mailbox(name.as_deref(), address) else {

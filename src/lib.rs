@@ -30,6 +30,7 @@ pub mod extract;
 pub mod imap;
 pub mod inbox;
 pub mod intake;
+pub mod invitations;
 pub mod listing;
 pub mod names;
 pub mod outbox;

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::names;
 use crate::series;
 use crate::store::Store;
+use crate::store::meetings::MeetingListing;
 use crate::store::people::{self as stored, AddressChange, PersonListing, Source};
 use crate::store::series::SeriesListing;
 
@@ -117,6 +118,64 @@ pub fn series(all: &[SeriesListing], config: &Config) -> String {
                 m.name,
                 m.address.as_deref().unwrap_or("no address"),
                 m.how
+            ));
+        }
+    }
+    out
+}
+
+/// `clerk meetings`: each meeting, its invitation's version, and every invitee's answer.
+pub fn meetings(all: &[MeetingListing]) -> String {
+    if all.is_empty() {
+        return "No meetings known yet.\n".into();
+    }
+    let mut out = String::new();
+    for listing in all {
+        let m = &listing.meeting;
+        let mut head = vec![
+            m.date.map_or("(no date)".into(), |d| d.to_string()),
+            listing.series.clone(),
+        ];
+        head.extend(m.start.map(|t| t.format("%H:%M").to_string()));
+        head.extend(m.place.clone());
+        head.push(m.status.clone());
+        out.push_str(&head.join(", "));
+        out.push('\n');
+        if m.invited_fingerprint.is_some() {
+            out.push_str(&format!(
+                "  invitation: UID {}, SEQUENCE {}{}\n",
+                m.uid,
+                m.sequence,
+                if m.cancel_sent { ", cancelled" } else { "" }
+            ));
+        }
+        let count = |state: &str| {
+            listing
+                .invitees
+                .iter()
+                .filter(|(_, _, p)| p == state)
+                .count()
+        };
+        if !listing.invitees.is_empty() {
+            out.push_str(&format!(
+                "  answers: {} accepted, {} declined, {} tentative, {} not answered\n",
+                count("ACCEPTED"),
+                count("DECLINED"),
+                count("TENTATIVE"),
+                count("NEEDS-ACTION")
+            ));
+        }
+        for (name, address, partstat) in &listing.invitees {
+            let answer = match partstat.as_str() {
+                "ACCEPTED" => "accepted",
+                "DECLINED" => "declined",
+                "TENTATIVE" => "tentative",
+                "NEEDS-ACTION" => "not answered",
+                other => other,
+            };
+            out.push_str(&format!(
+                "    {name} <{}>: {answer}\n",
+                address.as_deref().unwrap_or("no address")
             ));
         }
     }

@@ -61,6 +61,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List meetings with their invitations and who accepted, declined or has not answered.
+    Meetings {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the meeting series, their meetings, members and settings.
     Series {
         /// Print JSON instead of text.
@@ -245,6 +251,20 @@ fn run(cli: Cli) -> Result<()> {
                     println!("{}", serde_json::to_string_pretty(&people)?);
                 } else {
                     print!("{}", clerk::listing::people(&people));
+                }
+                Ok(())
+            })
+        }
+        Command::Meetings { json } => {
+            let config = load_config(&cli.config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                let meetings = store.meetings_listing().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&meetings)?);
+                } else {
+                    print!("{}", clerk::listing::meetings(&meetings));
                 }
                 Ok(())
             })

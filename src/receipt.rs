@@ -6,6 +6,7 @@ use chrono::{Datelike, NaiveDate, NaiveTime};
 
 use crate::document::BODY;
 use crate::extract::{Kind, Language, Meeting, Person};
+use crate::invitations::Note;
 use crate::people::Problem;
 use crate::registry::{Refusal, Registration};
 use crate::understanding::Reading;
@@ -53,6 +54,15 @@ struct Words {
     not_trusted: &'static str,
     need_full_name: &'static str,
     belongs_to: &'static str,
+    calendar: &'static str,
+    invited: &'static str,
+    updated: &'static str,
+    assumed_time: &'static str,
+    all_day: &'static str,
+    unchanged: &'static str,
+    cancel_sent: &'static str,
+    past: &'static str,
+    no_members: &'static str,
     months: [&'static str; 12],
     weekdays: [&'static str; 7],
 }
@@ -99,6 +109,15 @@ const SV: Words = Words {
     not_trusted: "bara en sekreterare som skickat protokoll eller kallelser hit kan rätta adresser",
     need_full_name: "skriv hela namnet (för- och efternamn)",
     belongs_to: "adressen tillhör redan {}",
+    calendar: "Kalender:",
+    invited: "inbjudan skickad till {n} personer",
+    updated: "uppdaterad inbjudan skickad till {n} personer",
+    assumed_time: "tiden angavs inte, så jag använde seriens vanliga tid {t}",
+    all_day: "ingen tid angavs, så mötet ligger som heldag i kalendern",
+    unchanged: "redan inbjudet; inget nytt att skicka",
+    cancel_sent: "inställt; besked skickat till {n} personer",
+    past: "har redan varit; ingen inbjudan skickad",
+    no_members: "ingen inbjudan skickad: ingen i serien har en känd e-postadress",
     months: [
         "januari",
         "februari",
@@ -160,6 +179,15 @@ const EN: Words = Words {
     not_trusted: "only a secretary who has sent minutes or agendas here may correct addresses",
     need_full_name: "please give the full name (first and last name)",
     belongs_to: "the address already belongs to {}",
+    calendar: "Calendar:",
+    invited: "invitation sent to {n} people",
+    updated: "updated invitation sent to {n} people",
+    assumed_time: "no time was given, so I used the series' usual time {t}",
+    all_day: "no time was given, so it is an all-day event in the calendar",
+    unchanged: "already invited; nothing new to send",
+    cancel_sent: "cancelled; notice sent to {n} people",
+    past: "already past; no invitation sent",
+    no_members: "no invitation sent: no one in the series has a known address",
     months: [
         "January",
         "February",
@@ -394,6 +422,7 @@ fn write_registration(out: &mut String, w: &Words, registration: &Registration) 
     if !series.is_empty() {
         out.push_str(&format!("\n{}: {}\n", w.series, series.join(", ")));
     }
+    write_invitations(out, w, registration);
     if registration.problems.is_empty() {
         return;
     }
@@ -448,6 +477,42 @@ fn write_registration(out: &mut String, w: &Words, registration: &Registration) 
     ));
 }
 
+/// What was sent to calendars about each announced meeting.
+fn write_invitations(out: &mut String, w: &Words, registration: &Registration) {
+    if registration.invitations.is_empty() {
+        return;
+    }
+    out.push_str(&format!("\n{}\n", w.calendar));
+    for (series, note) in &registration.invitations {
+        let (date, text) = match note {
+            Note::Invited {
+                date,
+                count,
+                sequence,
+                assumed_time,
+                all_day,
+            } => {
+                let mut text = if *sequence > 0 { w.updated } else { w.invited }
+                    .replace("{n}", &count.to_string());
+                if let Some(time) = assumed_time {
+                    text.push_str(&format!("; {}", w.assumed_time.replace("{t}", time)));
+                }
+                if *all_day {
+                    text.push_str(&format!("; {}", w.all_day));
+                }
+                (date, text)
+            }
+            Note::Unchanged { date } => (date, w.unchanged.to_string()),
+            Note::Cancelled { date, count } => {
+                (date, w.cancel_sent.replace("{n}", &count.to_string()))
+            }
+            Note::Past { date } => (date, w.past.to_string()),
+            Note::NoMembers { date } => (date, w.no_members.to_string()),
+        };
+        out.push_str(&format!("  - {series} {}: {text}\n", long_date(w, *date)));
+    }
+}
+
 fn line(out: &mut String, label: &str, value: &str) {
     out.push_str(&format!("  {label}: {value}\n"));
 }
@@ -471,6 +536,22 @@ fn list(out: &mut String, label: &str, people: &[Person]) {
 }
 
 /// "onsdag 2 maj 2018" / "Wednesday 2 May 2018".
+/// "onsdag 29 augusti 2018" / "Wednesday 29 August 2018".
+pub fn long_date_in(language: Language, date: NaiveDate) -> String {
+    long_date(
+        match language {
+            Language::En => &EN,
+            Language::Sv => &SV,
+        },
+        date,
+    )
+}
+
+/// "09.00–11.55" (Swedish style, both languages), or None without a start.
+pub fn time_span_text(start: Option<NaiveTime>, end: Option<NaiveTime>) -> Option<String> {
+    time_span(start, end)
+}
+
 fn long_date(w: &Words, date: NaiveDate) -> String {
     let weekday = w.weekdays[date.weekday().num_days_from_monday() as usize];
     let month = w.months[date.month0() as usize];

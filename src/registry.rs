@@ -8,13 +8,17 @@ use sha2::{Digest, Sha256};
 
 use anyhow::Result;
 
+use crate::calendar::Reply;
 use crate::config::{Config, MailboxConfig};
 use crate::corrections::{self, Correction};
 use crate::document::BODY;
 use crate::extract::{Kind, Meeting};
+use crate::invitations::{self, Note};
+use crate::outgoing::Attachment;
 use crate::people::{self, Problem, Scope};
 use crate::series;
 use crate::store::Tx;
+use crate::store::meetings;
 use crate::store::people::{self as stored_people, AddressChange, Known, Source};
 use crate::store::series::{self as stored_series, MeetingFacts, NewSeries};
 use crate::understanding::Reading;
@@ -30,6 +34,27 @@ pub struct Registration {
     pub problems: Vec<Problem>,
     /// Corrections taken, and corrections refused with why.
     pub corrections: Vec<(Correction, Result<(), Refusal>)>,
+    /// What was sent about each announced meeting (series name, what was done).
+    pub invitations: Vec<(String, Note)>,
+    /// Calendar replies in the mail and what became of each.
+    pub replies: Vec<ReplyOutcome>,
+}
+
+/// What became of an attendee's calendar reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyOutcome {
+    /// The answer was recorded.
+    Recorded {
+        uid: String,
+        attendee: String,
+        partstat: String,
+    },
+    /// The reply is about a meeting Clerk did not invite to.
+    UnknownMeeting { uid: String },
+    /// The sender is not the attendee the reply speaks for.
+    NotFromAttendee { attendee: String, sender: String },
+    /// The attendee was not invited to that meeting.
+    NotInvited { attendee: String },
 }
 
 /// Why a correction was not taken.
@@ -56,6 +81,10 @@ pub struct Mail<'a> {
     pub document_ids: &'a [i64],
     /// How this mail is named where facts learned from it are listed.
     pub label: String,
+    /// The whole message, for attaching an agenda to its invitation.
+    pub raw: &'a [u8],
+    /// iCalendar replies found in the message.
+    pub replies: &'a [Reply],
 }
 
 /// Records everything `mail` teaches, inside `tx`.
@@ -75,6 +104,23 @@ pub async fn register(
         .collect();
     people::learn_from_headers(tx, &others, &mail.label, now).await?;
     apply_corrections(tx, config, mail, &mut registration, now).await?;
+    record_replies(tx, mail, &mut registration).await?;
+    // Meetings to invite to, in order: (meeting, series name, attachment, announced in).
+    let mut to_invite: Vec<(i64, String, Option<Attachment>, Option<String>)> = Vec::new();
+    for doc in &mail.reading.documents {
+        // "Mötet den 29 augusti ställs in." in a mail or a document that is no meeting itself.
+        let Some(date) = doc.meeting.date.filter(|_| !doc.meeting.date_from_mail) else {
+            continue;
+        };
+        if doc.describes_meeting() || !invitations::calls_off(&doc.text) {
+            continue;
+        }
+        for meeting in meetings::invited_on(tx, &mail.mailbox.name, date).await? {
+            meetings::set_status(tx, meeting.id, "cancelled").await?;
+            let series = stored_series::series_by_id(tx, meeting.series_id).await?;
+            to_invite.push((meeting.id, series.title, None, None));
+        }
+    }
     for (index, doc) in mail.reading.documents.iter().enumerate() {
         let meeting = &doc.meeting;
         if !doc.describes_meeting() {
@@ -159,12 +205,36 @@ pub async fn register(
             stored_series::link_document(tx, *id, meeting_id).await?;
         }
         registration.meetings.push((row.title.clone(), date));
+        if meeting.kind == Kind::Agenda {
+            let agenda: Vec<String> = meeting
+                .agenda_items
+                .iter()
+                .map(|item| match &item.number {
+                    Some(n) => format!("{} {}", n.trim_end_matches('.'), item.title),
+                    None => item.title.clone(),
+                })
+                .collect();
+            meetings::set_agenda(
+                tx,
+                meeting_id,
+                (!agenda.is_empty()).then(|| agenda.join("\n")).as_deref(),
+                invitations::video_link(&doc.text).as_deref(),
+            )
+            .await?;
+            if invitations::calls_off(&doc.text) {
+                meetings::set_status(tx, meeting_id, "cancelled").await?;
+            }
+            let attachment = (doc.name != BODY)
+                .then(|| attachment(mail.raw, &doc.name))
+                .flatten();
+            to_invite.push((meeting_id, row.title.clone(), attachment, None));
+        }
         for next in &meeting.next_meetings {
             let Some(next_date) = next.date.filter(|d| *d != date) else {
                 continue;
             };
             let announced_in = format!("announced in the {what} of {date} ({})", mail.label);
-            stored_series::meeting(
+            let next_id = stored_series::meeting(
                 tx,
                 row.id,
                 &MeetingFacts {
@@ -181,6 +251,26 @@ pub async fn register(
             )
             .await?;
             registration.announced.push((row.title.clone(), next_date));
+            if meeting.kind == Kind::Minutes {
+                let language = if row.language == "en" {
+                    crate::extract::Language::En
+                } else {
+                    crate::extract::Language::Sv
+                };
+                let announced = match language {
+                    crate::extract::Language::En => "the minutes of",
+                    crate::extract::Language::Sv => "protokollet från",
+                };
+                to_invite.push((
+                    next_id,
+                    row.title.clone(),
+                    None,
+                    Some(format!(
+                        "{announced} {}",
+                        crate::receipt::long_date_in(language, date)
+                    )),
+                ));
+            }
         }
 
         // The people the document names in a role: recorded as attendance and membership.
@@ -224,7 +314,94 @@ pub async fn register(
             }
         }
     }
+    let mut done = Vec::new();
+    for (meeting_id, series, attachment, announced_in) in to_invite {
+        if done.contains(&meeting_id) {
+            continue;
+        }
+        done.push(meeting_id);
+        let context = invitations::Context {
+            mailbox: mail.mailbox,
+            now,
+            attachment,
+            announced_in,
+        };
+        let note = invitations::send_for_meeting(tx, &context, meeting_id).await?;
+        registration.invitations.push((series, note));
+    }
     Ok(registration)
+}
+
+/// The bytes of an attached document, found by its file name.
+fn attachment(raw: &[u8], name: &str) -> Option<Attachment> {
+    use mail_parser::MimeHeaders;
+    let message = mail_parser::MessageParser::default().parse(raw)?;
+    let part = message
+        .attachments()
+        .find(|p| p.attachment_name() == Some(name))?;
+    let content_type = part
+        .content_type()
+        .map(|ct| match ct.subtype() {
+            Some(sub) => format!("{}/{sub}", ct.ctype()),
+            None => ct.ctype().to_string(),
+        })
+        .unwrap_or_else(|| "application/octet-stream".into());
+    Some(Attachment {
+        name: name.to_string(),
+        content_type,
+        bytes: part.contents().to_vec(),
+    })
+}
+
+/// Records each attendee's answer, only when the reply comes from that attendee.
+async fn record_replies(
+    tx: &mut Tx,
+    mail: &Mail<'_>,
+    registration: &mut Registration,
+) -> Result<()> {
+    let sender = mail
+        .from
+        .as_ref()
+        .map(|(_, a)| a.to_lowercase())
+        .unwrap_or_default();
+    for reply in mail.replies {
+        let outcome = match meetings::by_uid(tx, &reply.uid).await? {
+            None => ReplyOutcome::UnknownMeeting {
+                uid: reply.uid.clone(),
+            },
+            Some(_) if reply.attendee_email != sender => ReplyOutcome::NotFromAttendee {
+                attendee: reply.attendee_email.clone(),
+                sender: sender.clone(),
+            },
+            Some(meeting) => {
+                let person = meetings::person_with_address(tx, &reply.attendee_email).await?;
+                let recorded = match person {
+                    Some(person) => {
+                        meetings::set_partstat(tx, meeting.id, person, reply.partstat.as_str())
+                            .await?
+                    }
+                    None => false,
+                };
+                if recorded {
+                    ReplyOutcome::Recorded {
+                        uid: reply.uid.clone(),
+                        attendee: reply.attendee_email.clone(),
+                        partstat: reply.partstat.as_str().to_string(),
+                    }
+                } else {
+                    ReplyOutcome::NotInvited {
+                        attendee: reply.attendee_email.clone(),
+                    }
+                }
+            }
+        };
+        match &outcome {
+            ReplyOutcome::Recorded { .. } => tracing::info!(?outcome, "calendar reply recorded"),
+            _ => tracing::warn!(?outcome, "calendar reply not recorded"),
+        }
+        registration.replies.push(outcome);
+    }
+    Ok(())
 }
 
 /// The stable calendar UID of a series' meeting on a date.

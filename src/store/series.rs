@@ -66,6 +66,18 @@ fn series_row(row: &sqlx::any::AnyRow) -> SeriesRow {
     }
 }
 
+/// The series with this id.
+pub async fn series_by_id(tx: &mut Tx, id: i64) -> Result<SeriesRow> {
+    let row = sqlx::query(
+        "SELECT id, series_key, title, mailbox, time_zone, language, configured FROM series \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(series_row(&row))
+}
+
 /// Adds a member to a series (configured members keep that source).
 pub async fn add_member(
     tx: &mut Tx,

@@ -6,6 +6,7 @@ mod calendar;
 mod documents;
 mod e2e;
 mod formats;
+mod invitations;
 mod people;
 mod store;
 mod support;

@@ -73,12 +73,25 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
     child: Option<Child>,
+    /// Extra environment for `clerk run`, e.g. CLERK_NOW.
+    env: Vec<(String, String)>,
 }
 
 impl Daemon {
     /// Writes a config for `clerk` (IMAP STARTTLS and SMTP submission with AUTH, both checked
     /// against the test CA) and starts the daemon.
     pub fn start(stack: &MailStack, clerk: &Account) -> Daemon {
+        Daemon::start_with(stack, clerk, "", &[])
+    }
+
+    /// As [`Daemon::start`], with more configuration appended (e.g. `[directory]` or
+    /// `[[series]]`, placed before the mailbox) and extra environment.
+    pub fn start_with(
+        stack: &MailStack,
+        clerk: &Account,
+        extra_config: &str,
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let pw = dir.path().join("password");
         std::fs::write(&pw, format!("{}\n", clerk.password)).unwrap();
@@ -86,6 +99,8 @@ impl Daemon {
             r#"
 [store]
 url = "sqlite:{db}"
+
+{extra_config}
 
 [[mailbox]]
 name = "main"
@@ -125,6 +140,10 @@ timeout_secs = 20
             dir,
             config_path,
             child: None,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         daemon.restart();
         daemon
@@ -147,6 +166,7 @@ timeout_secs = 20
             .arg(&self.config_path)
             .arg("run")
             .env("CLERK_LOG", "clerk=debug,info")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -178,15 +198,20 @@ timeout_secs = 20
 
     /// Runs `clerk status --json` against this daemon's database.
     pub fn status(&self) -> serde_json::Value {
+        self.json(&["status", "--json"])
+    }
+
+    /// Runs a `clerk` command that prints JSON against this daemon's configuration.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let out = Command::new(env!("CARGO_BIN_EXE_clerk"))
             .arg("--config")
             .arg(&self.config_path)
-            .args(["status", "--json"])
+            .args(args)
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "clerk status failed: {}",
+            "clerk {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap()

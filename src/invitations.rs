@@ -61,6 +61,68 @@ static VIDEO_LINK: LazyLock<Regex> = LazyLock::new(|| {
         .expect("video link pattern")
 });
 
+/// Words that move a meeting to another date.
+static MOVED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(flyttas|flyttat|flyttats|skjuts upp|senareläggs|tidigareläggs|moved|postponed|rescheduled|brought forward)\b")
+        .expect("move pattern")
+});
+
+/// A meeting moved from one date to another.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub start: Option<NaiveTime>,
+    pub end: Option<NaiveTime>,
+}
+
+/// "Mötet den 2 maj flyttas till den 9 maj kl. 13.00": the first sentence that moves a meeting
+/// and names two dates; the earlier-written date is the old one. Dates without a year take
+/// `year`.
+pub fn moved(text: &str, year: Option<i32>) -> Option<Move> {
+    for line in text.lines() {
+        let Some(found) = MOVED.find(line) else {
+            continue;
+        };
+        let sentence = sentence_around(line, found.start());
+        let dates = crate::extract::dates::find_dates(sentence, year);
+        let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
+            continue;
+        };
+        if first.date == last.date {
+            continue;
+        }
+        let time = crate::extract::dates::find_time(&sentence[last.span.end..], false);
+        return Some(Move {
+            from: first.date,
+            to: last.date,
+            start: time.as_ref().map(|t| t.start),
+            end: time.and_then(|t| t.end),
+        });
+    }
+    None
+}
+
+/// The sentence of `line` around byte `at`: sentences end at ". ", "! " or "? " before a
+/// capital letter (so "kl. 13.00" stays in its sentence).
+fn sentence_around(line: &str, at: usize) -> &str {
+    let ends: Vec<usize> = line
+        .match_indices(['.', '!', '?'])
+        .map(|(i, _)| i + 1)
+        .filter(|&i| {
+            let rest = &line[i..];
+            rest.starts_with(' ') && rest.trim_start().starts_with(char::is_uppercase)
+        })
+        .collect();
+    let start = ends.iter().rev().find(|&&e| e <= at).copied().unwrap_or(0);
+    let end = ends
+        .iter()
+        .find(|&&e| e > at)
+        .copied()
+        .unwrap_or(line.len());
+    &line[start..end]
+}
+
 /// Whether a document calls its meeting off.
 pub fn calls_off(text: &str) -> bool {
     CANCELLED.is_match(text)
@@ -538,6 +600,36 @@ mod tests {
             Some("https://teams.microsoft.com/l/meetup-join/19%3a123/0?context=x")
         );
         assert_eq!(video_link("https://example.org/a"), None);
+    }
+
+    #[test]
+    fn moves_name_the_old_and_the_new_date() {
+        let d = |m, d| NaiveDate::from_ymd_opt(2018, m, d).unwrap();
+        assert_eq!(
+            moved(
+                "Hej!\nMötet den 2 maj flyttas till den 9 maj kl. 13.00-15.00. Mvh",
+                Some(2018)
+            ),
+            Some(Move {
+                from: d(5, 2),
+                to: d(5, 9),
+                start: NaiveTime::from_hms_opt(13, 0, 0),
+                end: NaiveTime::from_hms_opt(15, 0, 0),
+            })
+        );
+        assert_eq!(
+            moved(
+                "The meeting on 2018-05-02 is postponed to 2018-05-16.",
+                None
+            )
+            .map(|m| m.to),
+            Some(d(5, 16))
+        );
+        assert_eq!(moved("Mötet flyttas.", Some(2018)), None);
+        assert_eq!(
+            moved("Nästa möte är den 2 maj och den 9 maj.", Some(2018)),
+            None
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! series, the meeting (and the meetings it announces), and the people in it, each mention
 //! resolved to a person with an address or reported as a problem for the receipt.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use sha2::{Digest, Sha256};
 
 use anyhow::Result;
@@ -107,11 +107,55 @@ pub async fn register(
     record_replies(tx, mail, &mut registration).await?;
     // Meetings to invite to, in order: (meeting, series name, attachment, announced in).
     let mut to_invite: Vec<(i64, String, Option<Attachment>, Option<String>)> = Vec::new();
-    for doc in &mail.reading.documents {
+    // Documents that move a meeting: the old date is cancelled, the new one invited.
+    let mut moves = Vec::new();
+    for (index, doc) in mail.reading.documents.iter().enumerate() {
+        if doc.meeting.kind == Kind::Minutes {
+            continue;
+        }
+        let year = doc.meeting.date.map(|d| d.year());
+        let Some(moved) = invitations::moved(&doc.text, year) else {
+            continue;
+        };
+        moves.push(index);
+        for old in meetings::invited_on(tx, &mail.mailbox.name, moved.from).await? {
+            let series = stored_series::series_by_id(tx, old.series_id).await?;
+            let domain = own.rsplit_once('@').map_or("clerk.invalid", |(_, d)| d);
+            let learned_from = format!("moved from {} ({})", moved.from, mail.label);
+            let new_id = stored_series::meeting(
+                tx,
+                series.id,
+                &MeetingFacts {
+                    date: moved.to,
+                    start: moved.start.or(old.start),
+                    end: if moved.start.is_some() {
+                        moved.end
+                    } else {
+                        old.end
+                    },
+                    place: old.place.as_deref(),
+                    title: old.title.as_deref(),
+                    status: "planned",
+                    learned_from: &learned_from,
+                    uid: &meeting_uid(&series.key, moved.to, domain),
+                },
+                now,
+            )
+            .await?;
+            meetings::set_agenda(tx, new_id, old.agenda.as_deref(), old.url.as_deref()).await?;
+            meetings::set_status(tx, old.id, "cancelled").await?;
+            to_invite.push((old.id, series.title.clone(), None, None));
+            to_invite.push((new_id, series.title, None, None));
+        }
+    }
+    for (index, doc) in mail.reading.documents.iter().enumerate() {
         // "Mötet den 29 augusti ställs in." in a mail or a document that is no meeting itself.
         let Some(date) = doc.meeting.date.filter(|_| !doc.meeting.date_from_mail) else {
             continue;
         };
+        if moves.contains(&index) {
+            continue;
+        }
         if doc.describes_meeting() || !invitations::calls_off(&doc.text) {
             continue;
         }
@@ -123,7 +167,7 @@ pub async fn register(
     }
     for (index, doc) in mail.reading.documents.iter().enumerate() {
         let meeting = &doc.meeting;
-        if !doc.describes_meeting() {
+        if !doc.describes_meeting() || moves.contains(&index) {
             continue;
         }
         let Some(date) = meeting.date else { continue };

@@ -413,3 +413,91 @@ async fn minutes_invite_agenda_updates_replies_count_and_cancel_cancels() {
     assert_eq!(invitations(&inbox).len(), 3);
     daemon.stop();
 }
+
+/// Through the intake (no mail stack): a next meeting announced without a time takes the
+/// series' usual time, and the mail says so; a meeting moved to another date is cancelled at
+/// the old date and invited at the new one.
+#[tokio::test]
+async fn usual_time_and_a_moved_meeting() {
+    use crate::people::{SENDER, deliver, fixture, mail, setup};
+    let (store, _dir) = crate::store::sqlite_store().await;
+    let setup = setup(store, "");
+    let february = fixture("sv-kommunalt-forum-2018-02-21.md");
+    let receipt = deliver(
+        &setup,
+        1,
+        &mail(
+            "feb",
+            SENDER,
+            "",
+            "Protokoll.",
+            Some(("protokoll.md", &february)),
+        ),
+    )
+    .await;
+    assert!(
+        receipt.contains("Kommunalt forum onsdag 2 maj 2018: inbjudan skickad till 3 personer; tiden angavs inte, så jag använde seriens vanliga tid 09.00–11.55"),
+        "{receipt}"
+    );
+    let sent = |kind: &str| {
+        let store = setup.store.clone();
+        let kind = kind.to_string();
+        async move {
+            store
+                .outbox_rows()
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|row| row.0 == kind)
+                .count()
+        }
+    };
+    assert_eq!(
+        sent("invitation").await,
+        3,
+        "Anna, Robert and Johan have addresses"
+    );
+    let first = setup.store.meetings_listing().await.unwrap();
+    let may = first
+        .iter()
+        .find(|m| m.meeting.date.map(|d| d.to_string()) == Some("2018-05-02".into()))
+        .unwrap();
+    assert_eq!(may.invitees.len(), 3);
+
+    deliver(
+        &setup,
+        2,
+        &mail(
+            "move",
+            SENDER,
+            "",
+            "Hej,\r\n\r\nKommunalt forum den 2 maj 2018 flyttas till den 16 maj 2018 kl. 13.00-15.00.\r\n",
+            None,
+        ),
+    )
+    .await;
+    assert_eq!(sent("cancellation").await, 3);
+    assert_eq!(sent("invitation").await, 6);
+    let meetings = setup.store.meetings_listing().await.unwrap();
+    let by_date = |date: &str| {
+        meetings
+            .iter()
+            .find(|m| m.meeting.date.map(|d| d.to_string()).as_deref() == Some(date))
+            .unwrap()
+            .meeting
+            .clone()
+    };
+    let old = by_date("2018-05-02");
+    let new = by_date("2018-05-16");
+    assert_eq!(
+        (old.status.as_str(), old.sequence, old.cancel_sent),
+        ("cancelled", 1, true)
+    );
+    assert_eq!(new.status, "planned");
+    assert_eq!(
+        new.start.map(|t| t.to_string()).as_deref(),
+        Some("13:00:00")
+    );
+    assert_ne!(old.uid, new.uid);
+    assert_eq!(new.sequence, 0);
+}

@@ -24,13 +24,13 @@ BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Robert Olesen\r\nEMAIL:robert.olesen@example.or
 BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Johan Jarl\r\nEMAIL:johan.jarl@example.org\r\nEND:VCARD\r\n\
 BEGIN:VCARD\r\nVERSION:4.0\r\nFN:Ake Carlsson\r\nEMAIL:ake.carlsson@example.org\r\nEND:VCARD\r\n";
 
-struct Setup {
-    store: Store,
-    intake: Intake,
+pub struct Setup {
+    pub store: Store,
+    pub intake: Intake,
     _dir: tempfile::TempDir,
 }
 
-fn now() -> DateTime<Utc> {
+pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2018, 1, 10, 9, 0, 0).unwrap()
 }
 
@@ -45,7 +45,7 @@ fn config_text(store_url: &str, directory: &std::path::Path, series: &str) -> St
     )
 }
 
-fn setup(store: Store, series: &str) -> Setup {
+pub fn setup(store: Store, series: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let directory = dir.path().join("people.vcf");
     std::fs::write(&directory, DIRECTORY).unwrap();
@@ -69,7 +69,7 @@ fn setup(store: Store, series: &str) -> Setup {
     }
 }
 
-fn fixture(name: &str) -> String {
+pub fn fixture(name: &str) -> String {
     std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/formats")
@@ -79,7 +79,13 @@ fn fixture(name: &str) -> String {
 }
 
 /// A mail from `from` with `body` as its text and `attachment` (name, text) if any.
-fn mail(id: &str, from: &str, cc: &str, body: &str, attachment: Option<(&str, &str)>) -> Vec<u8> {
+pub fn mail(
+    id: &str,
+    from: &str,
+    cc: &str,
+    body: &str,
+    attachment: Option<(&str, &str)>,
+) -> Vec<u8> {
     let mut raw = format!(
         "From: {from}\r\nTo: Clerk <clerk@example.test>\r\nCc: {cc}\r\nSubject: Protokoll\r\n\
          Message-ID: <{id}@example.org>\r\nDate: Wed, 10 Jan 2018 09:00:00 +0100\r\n\
@@ -97,7 +103,7 @@ fn mail(id: &str, from: &str, cc: &str, body: &str, attachment: Option<(&str, &s
 }
 
 /// Stores and processes one mail; returns the receipt's text.
-async fn deliver(setup: &Setup, uid: u32, raw: &[u8]) -> String {
+pub async fn deliver(setup: &Setup, uid: u32, raw: &[u8]) -> String {
     let headers = intake::peek_headers(raw);
     setup
         .store
@@ -147,7 +153,7 @@ fn no_address(receipt: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-const SENDER: &str = "Sara Herrman <sara.herrman@example.org>";
+pub const SENDER: &str = "Sara Herrman <sara.herrman@example.org>";
 
 async fn two_forum_meetings_are_one_series(store: Store) {
     let setup = setup(store, "");

@@ -116,6 +116,8 @@ pub struct DaemonConfig {
     pub time_zone: String,
     /// Seconds a worker gets to finish its current step at shutdown before it is aborted.
     pub shutdown_grace_secs: u64,
+    /// Seconds between runs of the scheduled work (approval nudges, reminders).
+    pub tick_secs: u64,
 }
 
 impl Default for DaemonConfig {
@@ -124,6 +126,7 @@ impl Default for DaemonConfig {
             fixed_now: None,
             time_zone: "Europe/Stockholm".into(),
             shutdown_grace_secs: 20,
+            tick_secs: 60,
         }
     }
 }
@@ -380,6 +383,9 @@ impl Config {
                 "daemon.time_zone: expected an IANA time zone such as Europe/Stockholm, found {:?}",
                 self.daemon.time_zone
             );
+        }
+        if self.daemon.tick_secs == 0 {
+            bail!("daemon.tick_secs: expected a number of seconds above 0");
         }
         if let Some(now) = &self.daemon.fixed_now {
             chrono::DateTime::parse_from_rfc3339(now).map_err(|e| {

@@ -1,4 +1,5 @@
-//! The daemon: one inbox loop and one outbox loop per mailbox, stopped together.
+//! The daemon: one inbox loop and one outbox loop per mailbox, and the scheduler, stopped
+//! together.
 //!
 //! `run` takes the shutdown future, so `main` passes SIGTERM/SIGINT and tests pass whatever they
 //! like. On shutdown every loop is cancelled, given `shutdown_grace_secs` to finish its current
@@ -30,8 +31,10 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
     let shared_config = Arc::new(config.clone());
     let cancel = CancellationToken::new();
     let mut tasks = JoinSet::new();
+    let mut outbox_wakes = Vec::new();
     for mailbox in &config.mailboxes {
         let wake = Arc::new(Notify::new());
+        outbox_wakes.push(wake.clone());
         let intake = Intake {
             mailbox: mailbox.clone(),
             settings: config.intake.clone(),
@@ -49,6 +52,13 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
             cancel.child_token(),
         ));
     }
+    tasks.spawn(crate::scheduler::scheduler_loop(
+        shared_config.clone(),
+        store.clone(),
+        clock,
+        outbox_wakes,
+        cancel.child_token(),
+    ));
     tracing::info!(
         mailboxes = config.mailboxes.len(),
         fixed_clock = clock.is_fixed(),

@@ -38,6 +38,7 @@ pub mod outgoing;
 pub mod people;
 pub mod receipt;
 pub mod registry;
+pub mod scheduler;
 pub mod series;
 pub mod status;
 pub mod store;

@@ -71,6 +71,12 @@ pub struct SeriesConfig {
     /// Who approves draft minutes: "approvers" (the justerare the minutes name) or "none".
     #[serde(default = "default_approval")]
     pub approval: String,
+    /// Days after the meeting by which minutes must be approved, when they do not say.
+    #[serde(default = "default_approval_days")]
+    pub approval_days: u32,
+    /// Days before the approval deadline when approvers who have not answered are reminded.
+    #[serde(default = "default_approval_nudge_days")]
+    pub approval_nudge_days: u32,
     /// Who gets approved minutes: "members", "attendees" or "none".
     #[serde(default = "default_distribution")]
     pub distribution: String,
@@ -84,7 +90,15 @@ fn default_approval() -> String {
 }
 
 fn default_distribution() -> String {
-    "members".into()
+    "none".into()
+}
+
+fn default_approval_days() -> u32 {
+    14
+}
+
+fn default_approval_nudge_days() -> u32 {
+    2
 }
 
 fn default_reminder_days() -> Vec<u32> {

@@ -35,6 +35,18 @@ static QUOTE_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     .expect("quote header pattern")
 });
 
+/// The new part of a reply: its lines up to the quoted original, without a signature ("-- ").
+pub fn new_text(text: &str) -> String {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        if line.trim_start().starts_with('>') || QUOTE_HEADER.is_match(line) || line == "-- " {
+            break;
+        }
+        out.push(line);
+    }
+    out.join("\n").trim().to_string()
+}
+
 /// The corrections in the new part of a reply's text.
 pub fn parse(text: &str) -> Vec<Correction> {
     let mut out = Vec::new();

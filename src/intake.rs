@@ -174,6 +174,7 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
         document_ids: &document_ids,
         raw: &message.raw,
         replies: &report.replies,
+        message_id: message.message_id.as_deref(),
         label: format!(
             "mail {} from {}",
             message.message_id.as_deref().unwrap_or("(no Message-ID)"),
@@ -185,7 +186,13 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
     };
     let registration = registry::register(&mut tx, &intake.config, &mail, now).await?;
     let mut receipts = 0;
+    // A reply to an approval request was answered by the approval module itself.
+    let answered = registration
+        .approval_reply
+        .as_ref()
+        .is_some_and(|r| *r != crate::approval::ReplyNote::CorrectedVersion);
     if intake.settings.send_receipts
+        && !answered
         && let Some(receipt) = receipt_mail(intake, &message, &report, &registration)?
     {
         store::enqueue(&mut tx, &receipt, now).await?;
@@ -357,6 +364,7 @@ fn receipt_mail(
         body: receipt::body(&report.reading, name.as_deref(), Some(registration)),
         in_reply_to: message.message_id.as_deref(),
         date: intake.clock.now(),
+        attachments: Vec::new(),
     }
     .render()?;
     Ok(Some(mail))

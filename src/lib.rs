@@ -19,6 +19,7 @@
 //! - [`status`]: what `clerk status` prints.
 //! - [`clock`]: the daemon's notion of now (fixed for demos and tests).
 
+pub mod approval;
 pub mod calendar;
 pub mod clock;
 pub mod config;

@@ -81,7 +81,7 @@ pub fn series(all: &[SeriesListing], config: &Config) -> String {
             place.unwrap_or_else(|| "not known yet".into())
         ));
         let (approval, distribution, reminders) = configured.map_or(
-            ("approvers".to_string(), "members".to_string(), vec![7, 1]),
+            ("approvers".to_string(), "none".to_string(), vec![7, 1]),
             |c| {
                 (
                     c.approval.clone(),
@@ -164,6 +164,26 @@ pub fn meetings(all: &[MeetingListing]) -> String {
                 count("TENTATIVE"),
                 count("NEEDS-ACTION")
             ));
+        }
+        if listing.approval_state != "none" {
+            out.push_str(&format!(
+                "  approval: {}{}\n",
+                listing.approval_state,
+                listing
+                    .approval_due
+                    .as_deref()
+                    .map(|d| format!(", due {d}"))
+                    .unwrap_or_default()
+            ));
+            for a in &listing.approval.approvers {
+                out.push_str(&format!(
+                    "    {} <{}>: {} (version {})\n",
+                    a.name, a.address, a.state, a.version
+                ));
+            }
+            for (at, what) in &listing.approval.history {
+                out.push_str(&format!("    {at}: {what}\n"));
+            }
         }
         for (name, address, partstat) in &listing.invitees {
             let answer = match partstat.as_str() {

@@ -61,6 +61,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the scheduled work once (approval nudges and deadline notices, reminders) and exit.
+    Tick {
+        /// Show what would be sent now; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// List meetings with their invitations and who accepted, declined or has not answered.
     Meetings {
         /// Print JSON instead of text.
@@ -251,6 +257,33 @@ fn run(cli: Cli) -> Result<()> {
                     println!("{}", serde_json::to_string_pretty(&people)?);
                 } else {
                     print!("{}", clerk::listing::people(&people));
+                }
+                Ok(())
+            })
+        }
+        Command::Tick { dry_run } => {
+            let config = load_config(&cli.config)?;
+            let clock = clock_for(&config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                let done = clerk::scheduler::run_once(&clerk::scheduler::Context {
+                    config: &config,
+                    store: &store,
+                    now: clock.now(),
+                    dry_run,
+                })
+                .await?;
+                if done.is_empty() {
+                    println!("nothing is due");
+                }
+                for d in done {
+                    println!(
+                        "{}{}: {}",
+                        if dry_run { "would send " } else { "" },
+                        d.job,
+                        d.what
+                    );
                 }
                 Ok(())
             })

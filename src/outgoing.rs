@@ -100,6 +100,8 @@ pub struct TextMail<'a> {
     /// The Message-ID being answered, if this is a reply.
     pub in_reply_to: Option<&'a str>,
     pub date: DateTime<Utc>,
+    /// Documents sent along (the minutes to approve, say).
+    pub attachments: Vec<Attachment>,
 }
 
 impl TextMail<'_> {
@@ -131,8 +133,12 @@ impl TextMail<'_> {
         let body = SinglePart::builder()
             .header(ContentType::TEXT_PLAIN)
             .body(self.body.clone());
+        let mut mixed = MultiPart::mixed().singlepart(body);
+        for attachment in &self.attachments {
+            mixed = mixed.singlepart(attachment.part()?);
+        }
         let message = builder
-            .multipart(MultiPart::mixed().singlepart(body))
+            .multipart(mixed)
             .context("building an outgoing mail")?;
         Ok(OutgoingMail {
             dedupe_key: self.dedupe_key.clone(),
@@ -154,6 +160,22 @@ pub struct Attachment {
     /// `application/octet-stream`.
     pub content_type: String,
     pub bytes: Vec<u8>,
+}
+
+impl Attachment {
+    /// The MIME part, with a safe file name and a content type that parses.
+    fn part(&self) -> Result<SinglePart> {
+        let name = clean_header_text(&self.name, 200).replace('"', "'");
+        let name = if name.is_empty() {
+            "document".to_string()
+        } else {
+            name
+        };
+        let content_type = ContentType::parse(&clean_header_text(&self.content_type, 100))
+            .or_else(|_| ContentType::parse("application/octet-stream"))
+            .context("the attachment's content type")?;
+        Ok(lettre::message::Attachment::new(name).body(self.bytes.clone(), content_type))
+    }
 }
 
 /// An invitation (or its update or cancellation) as the big clients expect it (RFC 6047):
@@ -245,18 +267,7 @@ impl InvitationMail<'_> {
                 .body(self.ics.clone().into_bytes(), ics_type),
         );
         if let Some(doc) = &self.attachment {
-            let name = clean_header_text(&doc.name, 200).replace('"', "'");
-            let name = if name.is_empty() {
-                "document".to_string()
-            } else {
-                name
-            };
-            let content_type = ContentType::parse(&clean_header_text(&doc.content_type, 100))
-                .or_else(|_| ContentType::parse("application/octet-stream"))
-                .context("the attachment's content type")?;
-            mixed = mixed.singlepart(
-                lettre::message::Attachment::new(name).body(doc.bytes.clone(), content_type),
-            );
+            mixed = mixed.singlepart(doc.part()?);
         }
         let message = builder
             .multipart(mixed)
@@ -306,6 +317,7 @@ mod tests {
             body: "Hej".into(),
             in_reply_to: Some("<abc@example.org>"),
             date: Utc::now(),
+            attachments: Vec::new(),
         }
         .render()
         .expect("renders");

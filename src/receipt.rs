@@ -4,6 +4,7 @@
 
 use chrono::{Datelike, NaiveDate, NaiveTime};
 
+use crate::approval::Note as ApprovalNote;
 use crate::document::BODY;
 use crate::extract::{Kind, Language, Meeting, Person};
 use crate::invitations::Note;
@@ -63,6 +64,11 @@ struct Words {
     cancel_sent: &'static str,
     past: &'static str,
     no_members: &'static str,
+    approval: &'static str,
+    approval_requested: &'static str,
+    approval_already: &'static str,
+    approval_unchanged: &'static str,
+    approval_too_late: &'static str,
     months: [&'static str; 12],
     weekdays: [&'static str; 7],
 }
@@ -118,6 +124,11 @@ const SV: Words = Words {
     cancel_sent: "inställt; besked skickat till {n} personer",
     past: "har redan varit; ingen inbjudan skickad",
     no_members: "ingen inbjudan skickad: ingen i serien har en känd e-postadress",
+    approval: "Justering:",
+    approval_requested: "skickat till {n} justerare (version {v}), att justeras senast {due}",
+    approval_already: "protokollet anger att det redan är justerat; ingen begäran skickad",
+    approval_unchanged: "den här versionen är redan skickad för justering",
+    approval_too_late: "ingen begäran skickad: justeringstiden {due} har passerat",
     months: [
         "januari",
         "februari",
@@ -188,6 +199,11 @@ const EN: Words = Words {
     cancel_sent: "cancelled; notice sent to {n} people",
     past: "already past; no invitation sent",
     no_members: "no invitation sent: no one in the series has a known address",
+    approval: "Approval:",
+    approval_requested: "sent to {n} approver(s) (version {v}), to be approved by {due}",
+    approval_already: "the minutes say they are approved already; no request sent",
+    approval_unchanged: "this version was sent for approval already",
+    approval_too_late: "no request sent: the approval deadline {due} has passed",
     months: [
         "January",
         "February",
@@ -296,6 +312,21 @@ pub fn summary(reading: &Reading) -> String {
             out.push_str(&format!("- {}: {}\n", r.name, r.reason));
         }
     }
+    out
+}
+
+/// One meeting as the receipt shows it (for mails that summarise a document, e.g. approvals).
+pub fn meeting_summary(language: Language, name: &str, meeting: &Meeting) -> String {
+    let mut out = String::new();
+    write_meeting(
+        &mut out,
+        match language {
+            Language::En => &EN,
+            Language::Sv => &SV,
+        },
+        name,
+        meeting,
+    );
     out
 }
 
@@ -423,6 +454,7 @@ fn write_registration(out: &mut String, w: &Words, registration: &Registration) 
         out.push_str(&format!("\n{}: {}\n", w.series, series.join(", ")));
     }
     write_invitations(out, w, registration);
+    write_approvals(out, w, registration);
     if registration.problems.is_empty() {
         return;
     }
@@ -475,6 +507,33 @@ fn write_registration(out: &mut String, w: &Words, registration: &Registration) 
         "{}\n  {example} = {}\n",
         w.how_to_fix, w.example_address
     ));
+}
+
+/// What was done to have minutes approved.
+fn write_approvals(out: &mut String, w: &Words, registration: &Registration) {
+    if registration.approvals.is_empty() {
+        return;
+    }
+    out.push_str(&format!("\n{}\n", w.approval));
+    for (series, date, note) in &registration.approvals {
+        let text = match note {
+            ApprovalNote::Requested {
+                version,
+                count,
+                due,
+            } => w
+                .approval_requested
+                .replace("{n}", &count.to_string())
+                .replace("{v}", &version.to_string())
+                .replace("{due}", &long_date(w, *due)),
+            ApprovalNote::AlreadyApproved => w.approval_already.to_string(),
+            ApprovalNote::Unchanged => w.approval_unchanged.to_string(),
+            ApprovalNote::TooLate { due } => {
+                w.approval_too_late.replace("{due}", &long_date(w, *due))
+            }
+        };
+        out.push_str(&format!("  - {series} {}: {text}\n", long_date(w, *date)));
+    }
 }
 
 /// What was sent to calendars about each announced meeting.

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use anyhow::Result;
 
+use crate::approval;
 use crate::calendar::Reply;
 use crate::config::{Config, MailboxConfig};
 use crate::corrections::{self, Correction};
@@ -38,6 +39,10 @@ pub struct Registration {
     pub invitations: Vec<(String, Note)>,
     /// Calendar replies in the mail and what became of each.
     pub replies: Vec<ReplyOutcome>,
+    /// Minutes and their approval: (series, meeting date, what was done).
+    pub approvals: Vec<(String, NaiveDate, approval::Note)>,
+    /// The mail answered an approval request (and was answered by the approval module).
+    pub approval_reply: Option<approval::ReplyNote>,
 }
 
 /// What became of an attendee's calendar reply.
@@ -85,6 +90,8 @@ pub struct Mail<'a> {
     pub raw: &'a [u8],
     /// iCalendar replies found in the message.
     pub replies: &'a [Reply],
+    /// The mail's own Message-ID, for answering it.
+    pub message_id: Option<&'a str>,
 }
 
 /// Records everything `mail` teaches, inside `tx`.
@@ -105,6 +112,12 @@ pub async fn register(
     people::learn_from_headers(tx, &others, &mail.label, now).await?;
     apply_corrections(tx, config, mail, &mut registration, now).await?;
     record_replies(tx, mail, &mut registration).await?;
+    let approval_context = approval::Context {
+        config,
+        mailbox: mail.mailbox,
+        now,
+    };
+    registration.approval_reply = approval::on_reply(tx, &approval_context, mail).await?;
     // Meetings to invite to, in order: (meeting, series name, attachment, announced in).
     let mut to_invite: Vec<(i64, String, Option<Attachment>, Option<String>)> = Vec::new();
     // Documents that move a meeting: the old date is cancelled, the new one invited.
@@ -357,6 +370,36 @@ pub async fn register(
                 registration.problems.push(problem);
             }
         }
+        if meeting.kind == Kind::Minutes {
+            let approvers: Vec<(String, String)> = meeting
+                .approvers
+                .iter()
+                .flat_map(|name| people::resolve(name, &scope))
+                .flat_map(|(_, resolution)| people::addresses(&resolution))
+                .fold(Vec::new(), |mut all, (name, address)| {
+                    if !all.iter().any(|(_, a): &(String, String)| *a == address) {
+                        all.push((name, address));
+                    }
+                    all
+                });
+            let attachment = (doc.name != BODY)
+                .then(|| attachment(mail.raw, &doc.name))
+                .flatten();
+            let sender = mail.from.as_ref().map(|(_, a)| a.to_lowercase());
+            if let Some(note) = approval::on_minutes(
+                tx,
+                &approval_context,
+                meeting_id,
+                doc,
+                &approvers,
+                sender.as_deref(),
+                attachment,
+            )
+            .await?
+            {
+                registration.approvals.push((row.title.clone(), date, note));
+            }
+        }
     }
     let mut done = Vec::new();
     for (meeting_id, series, attachment, announced_in) in to_invite {
@@ -377,7 +420,7 @@ pub async fn register(
 }
 
 /// The bytes of an attached document, found by its file name.
-fn attachment(raw: &[u8], name: &str) -> Option<Attachment> {
+pub fn attachment(raw: &[u8], name: &str) -> Option<Attachment> {
     use mail_parser::MimeHeaders;
     let message = mail_parser::MessageParser::default().parse(raw)?;
     let part = message

@@ -178,14 +178,18 @@ pub struct MeetingListing {
     pub meeting: MeetingRow,
     /// (name, address, PARTSTAT)
     pub invitees: Vec<(String, Option<String>, String)>,
+    /// none | requested | approved
+    pub approval_state: String,
+    pub approval_due: Option<String>,
+    pub approval: super::approvals::ApprovalListing,
 }
 
 impl Store {
     /// Every meeting, newest first, for `clerk meetings`.
     pub async fn meetings_listing(&self) -> Result<Vec<MeetingListing>> {
         let rows = sqlx::query(&format!(
-            "SELECT {}, s.title FROM meetings m JOIN series s ON s.id = m.series_id \
-             ORDER BY m.meeting_date DESC, s.title",
+            "SELECT {}, s.title, m.approval_state, m.approval_due FROM meetings m \
+             JOIN series s ON s.id = m.series_id ORDER BY m.meeting_date DESC, s.title",
             COLUMNS
                 .split(", ")
                 .map(|c| format!("m.{c}"))
@@ -202,20 +206,23 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let meeting = row(r);
-                MeetingListing {
-                    series: r.get(15),
-                    invitees: invitees
-                        .iter()
-                        .filter(|i| i.get::<i64, _>(0) == meeting.id)
-                        .map(|i| (i.get(1), i.get(2), i.get(3)))
-                        .collect(),
-                    meeting,
-                }
-            })
-            .collect())
+        let mut out = Vec::new();
+        for r in &rows {
+            let meeting = row(r);
+            let approval = self.approval_listing(meeting.id).await?;
+            out.push(MeetingListing {
+                series: r.get(15),
+                invitees: invitees
+                    .iter()
+                    .filter(|i| i.get::<i64, _>(0) == meeting.id)
+                    .map(|i| (i.get(1), i.get(2), i.get(3)))
+                    .collect(),
+                approval_state: r.get(16),
+                approval_due: r.get(17),
+                approval,
+                meeting,
+            });
+        }
+        Ok(out)
     }
 }

@@ -196,6 +196,34 @@ pub async fn link_document(tx: &mut Tx, document_id: i64, meeting_id: i64) -> Re
     Ok(())
 }
 
+/// The raw mail and file name of the latest minutes stored for a meeting.
+pub async fn latest_minutes(tx: &mut Tx, meeting_id: i64) -> Result<Option<(Vec<u8>, String)>> {
+    Ok(sqlx::query(
+        "SELECT r.raw, d.name FROM documents d JOIN raw_messages r ON r.id = d.raw_message_id \
+         WHERE d.meeting_id = $1 AND d.kind = 'minutes' ORDER BY d.id DESC LIMIT 1",
+    )
+    .bind(meeting_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|r| (r.get(0), r.get(1))))
+}
+
+/// Those named present at a meeting who have an address: (name, address).
+pub async fn attendees_with_addresses(
+    tx: &mut Tx,
+    meeting_id: i64,
+) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT p.name, MIN(a.address) FROM attendance t JOIN people p ON p.id = t.person_id \
+         JOIN addresses a ON a.person_id = p.id WHERE t.meeting_id = $1 AND t.role = 'attendee' \
+         GROUP BY p.id, p.name ORDER BY p.name",
+    )
+    .bind(meeting_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
 /// Start times and places of the series' meetings, for learning its usual ones.
 pub async fn times_and_places(
     tx: &mut Tx,

@@ -149,6 +149,12 @@ timeout_secs = 20
         daemon
     }
 
+    /// Sets an environment variable for the next (re)start, e.g. a later CLERK_NOW.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
     pub fn db_url(&self) -> String {
         format!("sqlite:{}", self.dir.path().join("clerk.db").display())
     }

@@ -501,3 +501,32 @@ async fn usual_time_and_a_moved_meeting() {
     assert_ne!(old.uid, new.uid);
     assert_eq!(new.sequence, 0);
 }
+
+/// A series that never states a time: the announced meeting becomes an all-day event, and the
+/// receipt says so.
+#[tokio::test]
+async fn no_time_anywhere_makes_an_all_day_event() {
+    use crate::people::{SENDER, deliver, mail, setup};
+    let (store, _dir) = crate::store::sqlite_store().await;
+    let setup = setup(store, "");
+    let minutes = "Minnesanteckningar Nätverket för kultur\r\nDatum: 2018-01-09\r\n\r\n\
+                   Närvarande:\r\nAnna Fransson\r\nJohan Jarl\r\n\r\n1. Nästa möte\r\n\
+                   Nästa möte är den 14 februari 2018.\r\n";
+    let receipt = deliver(
+        &setup,
+        1,
+        &mail("n", SENDER, "", "Anteckningar.", Some(("a.txt", minutes))),
+    )
+    .await;
+    assert!(
+        receipt.contains("onsdag 14 februari 2018: inbjudan skickad till 2 personer; ingen tid angavs, så mötet ligger som heldag i kalendern"),
+        "{receipt}"
+    );
+    let meetings = setup.store.meetings_listing().await.unwrap();
+    let next = meetings
+        .iter()
+        .find(|m| m.meeting.date.map(|d| d.to_string()).as_deref() == Some("2018-02-14"))
+        .unwrap();
+    assert!(next.meeting.invited_fingerprint.is_some() && next.meeting.start.is_none());
+    assert_eq!(next.invitees.len(), 2);
+}

@@ -183,6 +183,13 @@ pub struct MailboxConfig {
     /// have sent it minutes or agendas.
     #[serde(default)]
     pub trusted_senders: Vec<String>,
+    /// Senders ("sara@kommun.se") or domains ("kommun.se", "@kommun.se") whose documents are
+    /// taken; empty takes everyone's. Others' mail is quarantined unanswered.
+    #[serde(default)]
+    pub accept_from: Vec<String>,
+    /// When set, documents count only if the topmost Authentication-Results header from this
+    /// authserv-id (the receiving server's) says dmarc=pass.
+    pub require_dmarc: Option<String>,
 }
 
 fn default_display_name() -> String {

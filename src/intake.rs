@@ -121,6 +121,20 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
     if let Some(reason) = &report.refusal {
         return quarantine(intake, &message, reason).await;
     }
+    // Documents count only from accepted senders; replies to Clerk's own mail are checked
+    // against the person they answer for, so they go on without their documents.
+    let documents_allowed = match &report.from {
+        Some((_, sender)) => {
+            crate::senders::may_send_documents(&intake.mailbox, sender, &message.raw)
+        }
+        None => Err("the message has no sender address".into()),
+    };
+    if let Err(reason) = &documents_allowed
+        && report.replies.is_empty()
+        && crate::approval::answered_ids(&message.raw).is_empty()
+    {
+        return quarantine(intake, &message, reason).await;
+    }
     if let Some(path) = &intake.config.directory.path
         && let Err(e) = crate::people::sync_directory(&intake.store, path, now).await
     {
@@ -175,6 +189,7 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
         raw: &message.raw,
         replies: &report.replies,
         message_id: message.message_id.as_deref(),
+        documents_allowed: documents_allowed.is_ok(),
         label: format!(
             "mail {} from {}",
             message.message_id.as_deref().unwrap_or("(no Message-ID)"),
@@ -193,6 +208,7 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
         .is_some_and(|r| *r != crate::approval::ReplyNote::CorrectedVersion);
     if intake.settings.send_receipts
         && !answered
+        && documents_allowed.is_ok()
         && let Some(receipt) = receipt_mail(intake, &message, &report, &registration)?
     {
         store::enqueue(&mut tx, &receipt, now).await?;
@@ -269,6 +285,9 @@ pub fn understand(raw: &[u8], max_bytes: usize) -> MessageReport {
     let Some(message) = mail_parser::MessageParser::default().parse(raw) else {
         return MessageReport::refused("the message could not be parsed as mail".into());
     };
+    if let Some(reason) = crate::senders::forged_from(raw) {
+        return MessageReport::refused(reason);
+    }
     let from = message
         .from()
         .and_then(|f| f.first())

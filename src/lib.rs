@@ -40,6 +40,7 @@ pub mod people;
 pub mod receipt;
 pub mod registry;
 pub mod scheduler;
+pub mod senders;
 pub mod series;
 pub mod status;
 pub mod store;

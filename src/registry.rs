@@ -92,6 +92,9 @@ pub struct Mail<'a> {
     pub replies: &'a [Reply],
     /// The mail's own Message-ID, for answering it.
     pub message_id: Option<&'a str>,
+    /// Whether the sender may send documents and corrections (see `senders`); replies to
+    /// Clerk's own mail are handled either way.
+    pub documents_allowed: bool,
 }
 
 /// Records everything `mail` teaches, inside `tx`.
@@ -109,8 +112,6 @@ pub async fn register(
         .filter(|(_, address)| address.to_lowercase() != own)
         .cloned()
         .collect();
-    people::learn_from_headers(tx, &others, &mail.label, now).await?;
-    apply_corrections(tx, config, mail, &mut registration, now).await?;
     record_replies(tx, mail, &mut registration).await?;
     let approval_context = approval::Context {
         config,
@@ -118,6 +119,11 @@ pub async fn register(
         now,
     };
     registration.approval_reply = approval::on_reply(tx, &approval_context, mail).await?;
+    if !mail.documents_allowed {
+        return Ok(registration);
+    }
+    people::learn_from_headers(tx, &others, &mail.label, now).await?;
+    apply_corrections(tx, config, mail, &mut registration, now).await?;
     // Meetings to invite to, in order: (meeting, series name, attachment, announced in).
     let mut to_invite: Vec<(i64, String, Option<Attachment>, Option<String>)> = Vec::new();
     // Documents that move a meeting: the old date is cancelled, the new one invited.

@@ -9,5 +9,6 @@ mod e2e;
 mod formats;
 mod invitations;
 mod people;
+mod senders;
 mod store;
 mod support;

@@ -32,6 +32,7 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
     let cancel = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let mut outbox_wakes = Vec::new();
+    let readiness = crate::service::Readiness::new(config.mailboxes.len());
     for mailbox in &config.mailboxes {
         let wake = Arc::new(Notify::new());
         outbox_wakes.push(wake.clone());
@@ -43,7 +44,7 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
             clock,
             outbox_wake: wake.clone(),
         };
-        tasks.spawn(inbox_loop(intake, cancel.child_token()));
+        tasks.spawn(inbox_loop(intake, readiness.clone(), cancel.child_token()));
         tasks.spawn(outbox_loop(
             mailbox.clone(),
             store.clone(),
@@ -52,6 +53,11 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
             cancel.child_token(),
         ));
     }
+    tasks.spawn(crate::service::notifier(
+        readiness,
+        store.clone(),
+        cancel.child_token(),
+    ));
     tasks.spawn(crate::scheduler::scheduler_loop(
         shared_config.clone(),
         store.clone(),
@@ -66,6 +72,7 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
     );
     shutdown.await;
     tracing::info!("shutting down");
+    crate::service::stopping();
     cancel.cancel();
     let grace = Duration::from_secs(config.daemon.shutdown_grace_secs);
     let drained =

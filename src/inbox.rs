@@ -10,6 +10,7 @@
 //! server, so a crash at any point loses nothing; the store's unique keys make re-fetching harmless.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
@@ -28,13 +29,17 @@ const FETCH_BATCH: usize = 20;
 const DONE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Watches the mailbox until cancelled, reconnecting with backoff after any failure.
-pub async fn inbox_loop(intake: Intake, cancel: CancellationToken) {
+pub async fn inbox_loop(
+    intake: Intake,
+    readiness: Arc<crate::service::Readiness>,
+    cancel: CancellationToken,
+) {
     let mailbox = intake.mailbox.name.clone();
     let folder = intake.mailbox.imap.folder.clone();
     let mut backoff = Duration::from_secs(1);
     loop {
         let started = std::time::Instant::now();
-        let result = watch(&intake, &cancel).await;
+        let result = watch(&intake, &readiness, &cancel).await;
         let now = intake.clock.now();
         let _ = intake
             .store
@@ -63,7 +68,11 @@ pub async fn inbox_loop(intake: Intake, cancel: CancellationToken) {
 }
 
 /// One connection's life. Returns Ok only when cancelled.
-async fn watch(intake: &Intake, cancel: &CancellationToken) -> Result<()> {
+async fn watch(
+    intake: &Intake,
+    readiness: &crate::service::Readiness,
+    cancel: &CancellationToken,
+) -> Result<()> {
     let config = &intake.mailbox.imap;
     let limit = config.command_timeout();
     let mut session = imap::connect(config).await?;
@@ -100,6 +109,7 @@ async fn watch(intake: &Intake, cancel: &CancellationToken) -> Result<()> {
         .set_connection_state(name, &config.folder, true, "connected", intake.clock.now())
         .await?;
     tracing::info!(mailbox = %name, folder = %config.folder, uid_validity, idle = has_idle, "watching");
+    readiness.watching(name);
 
     loop {
         catch_up(intake, &mut session, uid_validity).await?;

@@ -42,6 +42,7 @@ pub mod registry;
 pub mod scheduler;
 pub mod senders;
 pub mod series;
+pub mod service;
 pub mod status;
 pub mod store;
 pub mod understanding;

@@ -38,7 +38,11 @@ enum Command {
     /// Run the daemon: watch every configured mailbox and send what is due, until SIGTERM.
     Run,
     /// Check the configuration file and the secrets it names, then exit.
-    CheckConfig,
+    CheckConfig {
+        /// Also log in to every mailbox's IMAP and SMTP server and say exactly what failed.
+        #[arg(long)]
+        connect: bool,
+    },
     /// Read a document or a whole .eml offline (no server needed) and print what was understood.
     Ingest {
         /// The file to read, or - for standard input.
@@ -168,7 +172,7 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", config::EXAMPLE);
             Ok(())
         }
-        Command::CheckConfig => {
+        Command::CheckConfig { connect } => {
             let config = load_config(&cli.config)?;
             for (i, mailbox) in config.mailboxes.iter().enumerate() {
                 mailbox
@@ -193,6 +197,9 @@ fn run(cli: Cli) -> Result<()> {
                     "PostgreSQL"
                 }
             );
+            if connect {
+                runtime()?.block_on(check_connections(&config))?;
+            }
             Ok(())
         }
         Command::Run => {
@@ -317,6 +324,65 @@ fn run(cli: Cli) -> Result<()> {
             })
         }
     }
+}
+
+/// Logs in to every IMAP and SMTP server of the configuration; an error names the mailbox, the
+/// protocol and what the server or the network said.
+async fn check_connections(config: &Config) -> Result<()> {
+    let mut failed = 0;
+    for mailbox in &config.mailboxes {
+        let name = &mailbox.name;
+        match clerk::imap::connect(&mailbox.imap).await {
+            Ok(mut session) => {
+                let _ = session.logout().await;
+                println!(
+                    "mailbox {name}: IMAP {}:{} login ok",
+                    mailbox.imap.host, mailbox.imap.port
+                );
+            }
+            Err(e) => {
+                failed += 1;
+                println!(
+                    "mailbox {name}: IMAP {}:{} failed: {e:#}",
+                    mailbox.imap.host, mailbox.imap.port
+                );
+            }
+        }
+        let smtp = clerk::outbox::transport(mailbox);
+        match smtp {
+            Ok(transport) => match transport.test_connection().await {
+                Ok(true) => println!(
+                    "mailbox {name}: SMTP {}:{} ok",
+                    mailbox.smtp.host, mailbox.smtp.port
+                ),
+                Ok(false) => {
+                    failed += 1;
+                    println!(
+                        "mailbox {name}: SMTP {}:{} did not answer",
+                        mailbox.smtp.host, mailbox.smtp.port
+                    );
+                }
+                Err(e) => {
+                    failed += 1;
+                    println!(
+                        "mailbox {name}: SMTP {}:{} failed: {e}",
+                        mailbox.smtp.host, mailbox.smtp.port
+                    );
+                }
+            },
+            Err(e) => {
+                failed += 1;
+                println!(
+                    "mailbox {name}: SMTP {}:{} failed: {e:#}",
+                    mailbox.smtp.host, mailbox.smtp.port
+                );
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} connection check(s) failed");
+    }
+    Ok(())
 }
 
 fn ingest(file: &std::path::Path, json: bool) -> Result<()> {

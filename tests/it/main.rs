@@ -10,5 +10,6 @@ mod formats;
 mod invitations;
 mod people;
 mod senders;
+mod service;
 mod store;
 mod support;

@@ -6,6 +6,7 @@ mod approval;
 mod calendar;
 mod documents;
 mod e2e;
+mod faults;
 mod formats;
 mod invitations;
 mod people;

@@ -252,6 +252,7 @@ async fn catch_up(intake: &Intake, session: &mut ImapSession, uid_validity: u32)
             .collect();
         fetched.sort_by_key(|(uid, _)| *uid);
         for (uid, raw) in fetched {
+            crate::faults::point("before-store");
             let headers = intake::peek_headers(raw);
             let message = IncomingMessage {
                 mailbox: name,
@@ -268,7 +269,8 @@ async fn catch_up(intake: &Intake, session: &mut ImapSession, uid_validity: u32)
                 .await?
             {
                 Recorded::New(id) => {
-                    tracing::info!(mailbox = %name, uid, id, message_id = ?message.message_id, "stored")
+                    tracing::info!(mailbox = %name, uid, id, message_id = ?message.message_id, "stored");
+                    crate::faults::point("after-store");
                 }
                 Recorded::Duplicate(id) => {
                     tracing::info!(mailbox = %name, uid, id, message_id = ?message.message_id, "already stored; not processed again")
@@ -341,6 +343,7 @@ async fn move_processed(
             }
         }
         let ids: Vec<i64> = group.iter().map(|p| p.id).collect();
+        crate::faults::point("after-move");
         intake.store.mark_moved(&ids).await?;
         tracing::info!(mailbox = %intake.mailbox.name, count = ids.len(), folder = %target, "moved");
     }

@@ -214,7 +214,9 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
         store::enqueue(&mut tx, &receipt, now).await?;
         receipts += 1;
     }
+    crate::faults::point("before-commit");
     tx.commit().await?;
+    crate::faults::point("after-commit");
     tracing::info!(mailbox = %intake.mailbox.name, id = message.id, message_id = ?message.message_id, documents = report.reading.documents.len(), refused = report.reading.refused.len(), meetings = registration.meetings.len(), unresolved = registry::unresolved_count(&registration), receipts, "processed");
     Ok(())
 }

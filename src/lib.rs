@@ -28,6 +28,7 @@ pub mod daemon;
 pub mod directory;
 pub mod document;
 pub mod extract;
+pub mod faults;
 pub mod imap;
 pub mod inbox;
 pub mod intake;

@@ -155,6 +155,22 @@ timeout_secs = 20
         self.env.push((key.to_string(), value.to_string()));
     }
 
+    /// Waits up to `limit` for the daemon to exit on its own (a failure point aborting it);
+    /// true when it did.
+    pub fn exited_within(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && child.try_wait().unwrap().is_some()
+            {
+                self.child = None;
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
     pub fn db_url(&self) -> String {
         format!("sqlite:{}", self.dir.path().join("clerk.db").display())
     }

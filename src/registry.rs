@@ -38,6 +38,8 @@ pub struct Registration {
     pub invitations: Vec<(String, Note)>,
     /// Calendar replies in the mail and what became of each.
     pub replies: Vec<ReplyOutcome>,
+    /// What an owner's answer to an action reminder did; it gets a confirmation, no receipt.
+    pub action_reply: Option<crate::actions::ReplyOutcome>,
 }
 
 /// What became of an attendee's calendar reply.
@@ -103,6 +105,10 @@ pub async fn register(
         .cloned()
         .collect();
     people::learn_from_headers(tx, &others, &mail.label, now).await?;
+    if let Some(outcome) = crate::actions::handle_reply(tx, mail, now).await? {
+        registration.action_reply = Some(outcome);
+        return Ok(registration);
+    }
     apply_corrections(tx, config, mail, &mut registration, now).await?;
     record_replies(tx, mail, &mut registration).await?;
     // Meetings to invite to, in order: (meeting, series name, attachment, announced in).
@@ -356,6 +362,9 @@ pub async fn register(
             if !registration.problems.contains(&problem) {
                 registration.problems.push(problem);
             }
+        }
+        if meeting.kind == Kind::Minutes {
+            crate::actions::record(tx, &row, meeting_id, meeting, &doc.text, &scope, now).await?;
         }
     }
     let mut done = Vec::new();

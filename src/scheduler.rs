@@ -36,9 +36,10 @@ pub struct Done {
 }
 
 /// Runs every job once.
-pub async fn run_once(_ctx: &Context<'_>) -> Result<Vec<Done>> {
-    let done = Vec::new();
+pub async fn run_once(ctx: &Context<'_>) -> Result<Vec<Done>> {
+    let mut done = Vec::new();
     // Jobs are added here, each `async fn run_due(&Context) -> Result<Vec<Done>>`.
+    done.extend(crate::reminders::run_due(ctx).await?);
     Ok(done)
 }
 

@@ -94,26 +94,29 @@ pub async fn close(
     Ok(true)
 }
 
-/// Keeps a progress note on an action; its state stays.
+/// Keeps a progress note on an open action; false when it is not open.
 pub async fn note(
     tx: &mut Tx,
     action_id: i64,
     note: &str,
     source: &str,
     now: DateTime<Utc>,
-) -> Result<()> {
-    let state: String = sqlx::query("SELECT state FROM actions WHERE id = $1")
+) -> Result<bool> {
+    let state: Option<String> = sqlx::query("SELECT state FROM actions WHERE id = $1")
         .bind(action_id)
-        .fetch_one(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await?
-        .get(0);
-    event(tx, action_id, &state, Some(note), source, now).await?;
+        .map(|r| r.get(0));
+    if state.as_deref() != Some("open") {
+        return Ok(false);
+    }
+    event(tx, action_id, "open", Some(note), source, now).await?;
     sqlx::query("UPDATE actions SET updated_at = $1 WHERE id = $2")
         .bind(ts(now))
         .bind(action_id)
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    Ok(true)
 }
 
 /// An action with what reminders, digests and listings show of it.

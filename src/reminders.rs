@@ -105,14 +105,16 @@ fn meeting_start(m: &UpcomingMeeting) -> NaiveDateTime {
     m.date.and_time(m.start.unwrap_or(NaiveTime::MIN))
 }
 
+/// One meeting's actions in a reminder: ((series, meeting date), [(number, action)]).
+pub type Group<'a> = ((String, Option<NaiveDate>), Vec<(u32, &'a ActionRow)>);
+
 /// Actions grouped by the meeting whose minutes record them, in order, numbered from 1 across
-/// the groups: ((series, meeting date), [(number, action)]).
-#[allow(clippy::type_complexity)]
-pub fn group(actions: &[ActionRow]) -> Vec<((String, Option<NaiveDate>), Vec<(u32, &ActionRow)>)> {
+/// the groups.
+pub fn group(actions: &[ActionRow]) -> Vec<Group<'_>> {
     let mut sorted: Vec<&ActionRow> = actions.iter().collect();
     sorted
         .sort_by(|a, b| (&a.series, a.meeting_date, a.id).cmp(&(&b.series, b.meeting_date, b.id)));
-    let mut out: Vec<((String, Option<NaiveDate>), Vec<(u32, &ActionRow)>)> = Vec::new();
+    let mut out: Vec<Group<'_>> = Vec::new();
     for (i, a) in sorted.into_iter().enumerate() {
         let number = u32::try_from(i + 1).unwrap_or(u32::MAX);
         let key = (a.series.clone(), a.meeting_date);
@@ -192,8 +194,8 @@ async fn reminders(ctx: &Context<'_>, tx: &mut Tx, now: DateTime<Utc>) -> Result
     let upcoming = stored::upcoming_meetings(tx, (now - Duration::days(2)).date_naive()).await?;
     let mut rules: BTreeMap<i64, Rules> = BTreeMap::new();
     for a in &open {
-        if !rules.contains_key(&a.series_id) {
-            rules.insert(a.series_id, rules_for(config, &a.series, &a.time_zone)?);
+        if let std::collections::btree_map::Entry::Vacant(e) = rules.entry(a.series_id) {
+            e.insert(rules_for(config, &a.series, &a.time_zone)?);
         }
     }
     let tz_of = |id: i64| {
@@ -324,7 +326,7 @@ fn mailbox_for<'a>(config: &'a Config, name: &str) -> Option<&'a MailboxConfig> 
 pub fn reminder_text(
     language: Language,
     name: &str,
-    groups: &[((String, Option<NaiveDate>), Vec<(u32, &ActionRow)>)],
+    groups: &[Group<'_>],
     next_of: &dyn Fn(i64) -> Option<UpcomingMeeting>,
 ) -> String {
     let en = language == Language::En;

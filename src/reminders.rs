@@ -264,10 +264,7 @@ async fn reminders(ctx: &Context<'_>, tx: &mut Tx, now: DateTime<Utc>) -> Result
             items.len(),
             ts(when)
         );
-        if ctx.dry_run {
-            done.push(Done { job: JOB, what });
-            continue;
-        }
+        // Recorded in a dry run too (it is rolled back), so one already sent is not reported.
         let recorded = stored::record_reminder(
             tx,
             &NewReminder {
@@ -283,6 +280,10 @@ async fn reminders(ctx: &Context<'_>, tx: &mut Tx, now: DateTime<Utc>) -> Result
         )
         .await?;
         if !recorded {
+            continue;
+        }
+        if ctx.dry_run {
+            done.push(Done { job: JOB, what });
             continue;
         }
         let lang = if language == "en" {
@@ -454,10 +455,6 @@ async fn digests(ctx: &Context<'_>, tx: &mut Tx, now: DateTime<Utc>) -> Result<V
             m.date,
             actions.len()
         );
-        if ctx.dry_run {
-            done.push(Done { job: JOB, what });
-            continue;
-        }
         let recorded = stored::record_reminder(
             tx,
             &NewReminder {
@@ -473,6 +470,10 @@ async fn digests(ctx: &Context<'_>, tx: &mut Tx, now: DateTime<Utc>) -> Result<V
         )
         .await?;
         if !recorded {
+            continue;
+        }
+        if ctx.dry_run {
+            done.push(Done { job: JOB, what });
             continue;
         }
         let ids: Vec<i64> = actions.iter().map(|a| a.id).collect();

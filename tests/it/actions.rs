@@ -176,8 +176,9 @@ async fn actions_are_recorded_reminded_and_closed(store: Store) {
     let digests = outbox(&setup.store, "digest").await;
     assert_eq!(digests.len(), 1);
     assert_eq!(digests[0].0, "sara.herrman@example.org");
-    // A second tick, and a later one on the same firing: nothing more.
+    // A second tick, a dry run, and a later tick on the same firing: nothing more.
     assert!(run_due(&setup, tick_time(), false).await.is_empty());
+    assert!(run_due(&setup, tick_time(), true).await.is_empty());
     let later = tick_time() + chrono::Duration::hours(5);
     assert!(run_due(&setup, later, false).await.is_empty());
     assert_eq!(outbox(&setup.store, "reminder").await.len(), 2);
@@ -493,6 +494,29 @@ async fn reminders_reach_owners_and_a_reply_closes_one_item() {
         "{}",
         text_of(confirmation)
     );
+    let listed = std::process::Command::new(env!("CARGO_BIN_EXE_clerk"))
+        .arg("--config")
+        .arg(&daemon.config_path)
+        .args(["actions", "--open"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("Styrgruppen för e-tjänster, minutes of 2030-01-07\n")
+            && listed.contains("  [open] Alice Andersson: skickar ut enkäten\n")
+            && !listed.contains("bokar lokal"),
+        "{listed}"
+    );
+    // Everything due is sent: a dry run now has nothing to show.
+    let dry = std::process::Command::new(env!("CARGO_BIN_EXE_clerk"))
+        .arg("--config")
+        .arg(&daemon.config_path)
+        .args(["remind", "--dry-run"])
+        .env("CLERK_NOW", "2030-01-08T08:00:00Z")
+        .output()
+        .unwrap();
+    let dry = String::from_utf8_lossy(&dry.stdout);
+    assert!(dry.starts_with("nothing is due at"), "{dry}");
     let actions = daemon.json(&["actions", "--json", "--owner", "Alice"]);
     let states: Vec<(String, String)> = actions
         .as_array()

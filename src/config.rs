@@ -33,6 +33,36 @@ pub struct Config {
     /// Meeting series known by name (`[[series]]`); others are learned from document titles.
     #[serde(rename = "series", default)]
     pub series: Vec<SeriesConfig>,
+    #[serde(default)]
+    pub reminders: RemindersConfig,
+}
+
+/// When owners of open actions are reminded and secretaries get their digest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemindersConfig {
+    /// Whether reminders and digests are sent at all.
+    pub enabled: bool,
+    /// When reminders may go out: a cron expression with seconds, in each series' time zone.
+    pub schedule: String,
+    /// Days before the next meeting during which each firing of the schedule reminds owners.
+    pub days_before_meeting: u32,
+    /// Days before an action's due date during which each firing reminds its owner.
+    pub days_before_due: u32,
+    /// Whether the secretary gets a digest of the series' actions before each meeting.
+    pub digest: bool,
+}
+
+impl Default for RemindersConfig {
+    fn default() -> Self {
+        RemindersConfig {
+            enabled: true,
+            schedule: "0 0 8 * * Mon-Fri".into(),
+            days_before_meeting: 3,
+            days_before_due: 1,
+            digest: true,
+        }
+    }
 }
 
 /// Where people's addresses come from besides mail headers and corrections.
@@ -80,9 +110,14 @@ pub struct SeriesConfig {
     /// Who gets approved minutes: "members", "attendees" or "none".
     #[serde(default = "default_distribution")]
     pub distribution: String,
-    /// Days before a meeting when owners of open actions are reminded.
-    #[serde(default = "default_reminder_days")]
-    pub reminder_days_before: Vec<u32>,
+    /// Days before a meeting during which owners of open actions are reminded; default
+    /// `reminders.days_before_meeting`.
+    pub reminder_days_before: Option<u32>,
+    /// When reminders for this series may go out (cron with seconds); default
+    /// `reminders.schedule`.
+    pub reminder_schedule: Option<String>,
+    /// Who gets the digest before each meeting; default: the sender of the latest minutes.
+    pub secretary: Option<String>,
 }
 
 fn default_approval() -> String {
@@ -99,10 +134,6 @@ fn default_approval_days() -> u32 {
 
 fn default_approval_nudge_days() -> u32 {
     2
-}
-
-fn default_reminder_days() -> Vec<u32> {
-    vec![7, 1]
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -464,6 +495,12 @@ impl Config {
                 );
             }
         }
+        if let Err(e) = self.reminders.schedule.parse::<cron::Schedule>() {
+            bail!(
+                "reminders.schedule: expected a cron expression with seconds such as \"0 0 8 * * Mon-Fri\", {e}: {:?}",
+                self.reminders.schedule
+            );
+        }
         let mut series_names = std::collections::HashSet::new();
         for (i, series) in self.series.iter().enumerate() {
             let at = format!("series[{i}]");
@@ -501,6 +538,18 @@ impl Config {
                     "{at}.distribution: expected \"members\", \"attendees\" or \"none\", found {:?}",
                     series.distribution
                 );
+            }
+            if let Some(schedule) = &series.reminder_schedule
+                && let Err(e) = schedule.parse::<cron::Schedule>()
+            {
+                bail!(
+                    "{at}.reminder_schedule: expected a cron expression with seconds, {e}: {schedule:?}"
+                );
+            }
+            if let Some(secretary) = &series.secretary
+                && secretary.parse::<lettre::Address>().is_err()
+            {
+                bail!("{at}.secretary: expected an email address, found {secretary:?}");
             }
             for (j, member) in series.members.iter().enumerate() {
                 if let Err(e) = crate::people::parse_member(member) {

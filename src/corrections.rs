@@ -35,25 +35,27 @@ static QUOTE_HEADER: LazyLock<Regex> = LazyLock::new(|| {
     .expect("quote header pattern")
 });
 
-/// The new part of a reply: its lines up to the quoted original, without a signature ("-- ").
+/// The lines of a reply's new text: everything above the quoted original.
+pub fn new_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .take_while(|line| !line.trim_start().starts_with('>') && !QUOTE_HEADER.is_match(line))
+}
+
+/// The new part of a reply as one text: its lines up to the quoted original, without a
+/// signature ("-- ").
 pub fn new_text(text: &str) -> String {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        if line.trim_start().starts_with('>') || QUOTE_HEADER.is_match(line) || line == "-- " {
-            break;
-        }
-        out.push(line);
-    }
-    out.join("\n").trim().to_string()
+    new_lines(text)
+        .take_while(|line| *line != "-- ")
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim()
+        .to_string()
 }
 
 /// The corrections in the new part of a reply's text.
 pub fn parse(text: &str) -> Vec<Correction> {
     let mut out = Vec::new();
-    for line in text.lines() {
-        if line.trim_start().starts_with('>') || QUOTE_HEADER.is_match(line) {
-            break;
-        }
+    for line in new_lines(text) {
         if let Some(c) = LINE.captures(line) {
             let name = c["name"].split_whitespace().collect::<Vec<_>>().join(" ");
             let address = c["address"].trim_end_matches(['.', ',', ';']).to_string();

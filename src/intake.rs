@@ -362,8 +362,10 @@ fn receipt_mail(
         return Ok(None);
     };
     // A calendar answer (someone clicked "Accept") is not a mail to answer.
+    // An answer to an action reminder got its confirmation instead.
     if report.auto_submitted
         || !report.replies.is_empty()
+        || registration.action_reply.is_some()
         || address.eq_ignore_ascii_case(&intake.mailbox.address)
     {
         return Ok(None);

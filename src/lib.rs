@@ -16,9 +16,13 @@
 //! - [`outgoing`]: rendering outgoing mail to the exact bytes the outbox keeps.
 //! - [`outbox`]: sending the outbox over SMTP, with retries.
 //! - [`store`]: the database (SQLite or PostgreSQL), the source of truth.
+//! - [`actions`]: actions from minutes, closed by replies and later minutes.
+//! - [`reminders`]: reminders to owners of open actions and digests to secretaries (a
+//!   [`scheduler`] job).
 //! - [`status`]: what `clerk status` prints.
 //! - [`clock`]: the daemon's notion of now (fixed for demos and tests).
 
+pub mod actions;
 pub mod approval;
 pub mod calendar;
 pub mod clock;
@@ -40,6 +44,7 @@ pub mod outgoing;
 pub mod people;
 pub mod receipt;
 pub mod registry;
+pub mod reminders;
 pub mod scheduler;
 pub mod senders;
 pub mod series;

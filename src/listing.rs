@@ -81,22 +81,22 @@ pub fn series(all: &[SeriesListing], config: &Config) -> String {
             place.unwrap_or_else(|| "not known yet".into())
         ));
         let (approval, distribution, reminders) = configured.map_or(
-            ("approvers".to_string(), "none".to_string(), vec![7, 1]),
+            (
+                "approvers".to_string(),
+                "none".to_string(),
+                config.reminders.days_before_meeting,
+            ),
             |c| {
                 (
                     c.approval.clone(),
                     c.distribution.clone(),
-                    c.reminder_days_before.clone(),
+                    c.reminder_days_before
+                        .unwrap_or(config.reminders.days_before_meeting),
                 )
             },
         );
         out.push_str(&format!(
-            "  approval: {approval}, distribution: {distribution}, reminders: {} day(s) before\n",
-            reminders
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
+            "  approval: {approval}, distribution: {distribution}, reminders: {reminders} day(s) before\n"
         ));
         out.push_str("  meetings:\n");
         for m in &listing.meetings {

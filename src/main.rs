@@ -83,6 +83,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the actions from minutes: owner, state, due date and history.
+    Actions {
+        /// Only open actions.
+        #[arg(long)]
+        open: bool,
+        /// Only series whose name contains this.
+        #[arg(long)]
+        series: Option<String>,
+        /// Only owners whose name contains this.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send the action reminders and digests that are due now (once), or show them.
+    Remind {
+        /// Only show what would be sent; queue nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Database maintenance.
     Db {
         #[command(subcommand)]
@@ -305,6 +326,53 @@ fn run(cli: Cli) -> Result<()> {
                     println!("{}", serde_json::to_string_pretty(&meetings)?);
                 } else {
                     print!("{}", clerk::listing::meetings(&meetings));
+                }
+                Ok(())
+            })
+        }
+        Command::Actions {
+            open,
+            series,
+            owner,
+            json,
+        } => {
+            let config = load_config(&cli.config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                let filter = clerk::store::actions::Filter {
+                    open_only: open,
+                    series,
+                    owner,
+                };
+                let actions = store.actions_listing(&filter).await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&actions)?);
+                } else {
+                    print!("{}", clerk::actions::listing(&actions));
+                }
+                Ok(())
+            })
+        }
+        Command::Remind { dry_run } => {
+            let config = load_config(&cli.config)?;
+            let clock = clock_for(&config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                let ctx = clerk::scheduler::Context {
+                    config: &config,
+                    store: &store,
+                    now: clock.now(),
+                    dry_run,
+                };
+                let done = clerk::reminders::run_due(&ctx).await?;
+                if done.is_empty() {
+                    println!("nothing is due at {}", ctx.now.to_rfc3339());
+                }
+                for d in &done {
+                    let verb = if dry_run { "would send" } else { "queued" };
+                    println!("{verb}: {}", d.what);
                 }
                 Ok(())
             })

@@ -43,6 +43,8 @@ pub struct Registration {
     pub approvals: Vec<(String, NaiveDate, approval::Note)>,
     /// The mail answered an approval request (and was answered by the approval module).
     pub approval_reply: Option<approval::ReplyNote>,
+    /// What an owner's answer to an action reminder did; it gets a confirmation, no receipt.
+    pub action_reply: Option<crate::actions::ReplyOutcome>,
 }
 
 /// What became of an attendee's calendar reply.
@@ -123,6 +125,10 @@ pub async fn register(
         return Ok(registration);
     }
     people::learn_from_headers(tx, &others, &mail.label, now).await?;
+    if let Some(outcome) = crate::actions::handle_reply(tx, mail, now).await? {
+        registration.action_reply = Some(outcome);
+        return Ok(registration);
+    }
     apply_corrections(tx, config, mail, &mut registration, now).await?;
     // Meetings to invite to, in order: (meeting, series name, attachment, announced in).
     let mut to_invite: Vec<(i64, String, Option<Attachment>, Option<String>)> = Vec::new();
@@ -405,6 +411,7 @@ pub async fn register(
             {
                 registration.approvals.push((row.title.clone(), date, note));
             }
+            crate::actions::record(tx, &row, meeting_id, meeting, &doc.text, &scope, now).await?;
         }
     }
     let mut done = Vec::new();

@@ -40,6 +40,7 @@ pub async fn run_once(ctx: &Context<'_>) -> Result<Vec<Done>> {
     let mut done = Vec::new();
     // Each job is an `async fn run_due(&Context) -> Result<Vec<Done>>`.
     done.extend(crate::approval::run_due(ctx).await?);
+    done.extend(crate::reminders::run_due(ctx).await?);
     Ok(done)
 }
 

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
+pub mod actions;
 pub mod approvals;
 pub mod meetings;
 pub mod people;

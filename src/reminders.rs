@@ -7,7 +7,8 @@
 //! time before the next meeting of one of their actions' series (`days_before_meeting`) or
 //! before one of their due dates (`days_before_due`). Each owner then gets one mail listing
 //! all their open actions across series, grouped by meeting and numbered, queued under
-//! `reminder:<person>:<occasion>`; a digest goes to each series' secretary once per meeting,
+//! `reminder:<person>:<the meeting or due date it is about>` (one per lead window, however many
+//! firings fall in it); a digest goes to each series' secretary once per meeting,
 //! under `digest:<meeting>`. So a second tick, a restart or two replicas never send twice, and
 //! a firing missed while the daemon was down is made up at the next tick.
 //!
@@ -98,6 +99,21 @@ pub fn occasion(rules: &Rules, targets: &[Target], now: DateTime<Utc>) -> Option
             start <= firing && firing < end && now < end
         })
         .then_some(firing)
+}
+
+/// The earliest target whose lead window holds the occasion due now: what the reminder is
+/// about. One reminder per owner and window, not one per firing inside it.
+pub fn window(rules: &Rules, targets: &[Target], now: DateTime<Utc>) -> Option<NaiveDateTime> {
+    let firing = latest_firing(&rules.schedule, rules.tz, now)?;
+    targets
+        .iter()
+        .filter(|t| {
+            let end = local_instant(rules.tz, t.at);
+            let start = local_instant(rules.tz, t.at - Duration::days(i64::from(t.days_before)));
+            start <= firing && firing < end && now < end
+        })
+        .map(|t| t.at)
+        .min()
 }
 
 /// The wall time a meeting starts (midnight when its time is not known).
@@ -214,6 +230,7 @@ async fn reminders(ctx: &Context<'_>, tx: &mut Tx, now: DateTime<Utc>) -> Result
     let mut done = Vec::new();
     for (owner, actions) in by_owner {
         let mut when: Option<DateTime<Utc>> = None;
+        let mut about: Option<NaiveDateTime> = None;
         for a in &actions {
             let Some(r) = rules.get(&a.series_id) else {
                 continue;
@@ -234,8 +251,13 @@ async fn reminders(ctx: &Context<'_>, tx: &mut Tx, now: DateTime<Utc>) -> Result
             if let Some(o) = occasion(r, &targets, now) {
                 when = Some(when.map_or(o, |w| w.max(o)));
             }
+            if let Some(w) = window(r, &targets, now) {
+                about = Some(about.map_or(w, |a: NaiveDateTime| a.min(w)));
+            }
         }
-        let Some(when) = when else { continue };
+        let (Some(when), Some(about)) = (when, about) else {
+            continue;
+        };
         let Some(person) = everyone.iter().find(|k| k.id == owner) else {
             continue;
         };
@@ -252,7 +274,9 @@ async fn reminders(ctx: &Context<'_>, tx: &mut Tx, now: DateTime<Utc>) -> Result
             continue;
         };
         let language = actions[0].language.clone();
-        let key = format!("reminder:{owner}:{}", ts(when));
+        // Keyed by what it is about (the meeting or due date ahead), so the next firings inside
+        // the same lead window send nothing more.
+        let key = format!("reminder:{owner}:{about}");
         let groups = group(&actions);
         let items: Vec<(u32, i64)> = groups
             .iter()

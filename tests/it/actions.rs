@@ -181,7 +181,22 @@ async fn actions_are_recorded_reminded_and_closed(store: Store) {
     assert!(run_due(&setup, tick_time(), true).await.is_empty());
     let later = tick_time() + chrono::Duration::hours(5);
     assert!(run_due(&setup, later, false).await.is_empty());
-    assert_eq!(outbox(&setup.store, "reminder").await.len(), 2);
+    // One reminder per lead window, not one per firing: the next morning only Anna, whose
+    // first reminder was about her due date (11 January), now hears about the meeting; the
+    // morning after, in the same meeting window, no one.
+    let next_morning = tick_time() + chrono::Duration::days(1);
+    let again = run_due(&setup, next_morning, false).await;
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert!(
+        again[0].what.starts_with("reminder to Anna Fransson"),
+        "{again:?}"
+    );
+    let after = run_due(&setup, next_morning + chrono::Duration::days(1), false).await;
+    assert!(
+        after.iter().all(|d| !d.what.starts_with("reminder")),
+        "{after:?}"
+    );
+    assert_eq!(outbox(&setup.store, "reminder").await.len(), 3);
     assert_eq!(outbox(&setup.store, "digest").await.len(), 1);
 
     let anna_reminder = reminders

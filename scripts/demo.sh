@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The main job on the embedded defaults: brings up the local mail stack, starts `clerk run` with
-# a SQLite store under target/demo, mails a document from tests/fixtures to Clerk as a secretary
-# would, and shows what arrived where: the receipt in the secretary's mailbox, the processed
-# folder, and `clerk status`. Usage: scripts/demo.sh [DOCUMENT]
+# a SQLite store under target/demo and a small directory file (two of the forum's members are
+# the stack's alice@ and bob@example.org), mails a document from tests/fixtures to Clerk as a
+# secretary would, and shows what arrived where: the receipt in the secretary's mailbox, the
+# invitations in the members' mailboxes, the processed folder, `clerk series`, `clerk meetings`
+# and `clerk status`. The clock is fixed the day after the default document's meeting
+# (CLERK_NOW), so the meetings it announces are still ahead. Usage: scripts/demo.sh [DOCUMENT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 doc=${1:-tests/fixtures/formats/sv-kommunalt-forum-2018-05-02.txt}
@@ -10,15 +13,23 @@ demo=target/demo
 
 scripts/mailstack.sh up
 # shellcheck disable=SC1091
-source target/mailstack/env
+source "${CLERK_STACK_DIR:-target/mailstack}/env"
 cargo build --release --quiet
 clerk=target/release/clerk
 
 rm -rf "$demo" && mkdir -p "$demo"
 printf 'clerk-test-pw\n' > "$demo/password"
+printf 'name,email,organisation\nAnna Fransson,alice@example.org,Region Kronoberg\nRobert Olesen,bob@example.org,Region Kronoberg\n' \
+  > "$demo/people.csv"
 cat > "$demo/clerk.toml" <<TOML
 [store]
 url = "sqlite:$PWD/$demo/clerk.db"
+
+[daemon]
+fixed_now = "${CLERK_NOW:-2018-05-03T08:00:00+02:00}"
+
+[directory]
+path = "$PWD/$demo/people.csv"
 
 [[mailbox]]
 name = "main"
@@ -78,10 +89,26 @@ done
 uid=$(echo "$uids" | awk '{print $NF}')
 imap secretary@example.test test-pw "INBOX/;UID=$uid"
 echo
+echo "== Invitations in alice@example.org's and bob@example.org's INBOX"
+for user in alice bob; do
+  for _ in $(seq 1 20); do
+    found=$(imap "$user@example.org" test-pw INBOX "SEARCH HEADER Content-Type multipart/mixed" | tr -dc '0-9 ')
+    [ -n "${found// /}" ] && break
+    sleep 0.5
+  done
+  for uid in $found; do
+    imap "$user@example.org" test-pw "INBOX/;UID=$uid/;SECTION=HEADER.FIELDS%20(SUBJECT)" | tr -d '\r' | grep -v '^$' \
+      | sed "s/^/$user: /"
+  done
+done
 echo "== Clerk's folders"
 for folder in INBOX Clerk/Processed Clerk/Quarantine; do
   echo "$folder: $(imap clerk@example.test clerk-test-pw "$folder" "SEARCH ALL" | tr -d '\r')"
 done
+echo "== clerk series"
+$clerk --config "$demo/clerk.toml" series
+echo "== clerk meetings"
+$clerk --config "$demo/clerk.toml" meetings
 echo "== clerk status"
 $clerk --config "$demo/clerk.toml" status
 echo "== The daemon's log is $demo/clerk.log; stop the mail stack with scripts/mailstack.sh down"

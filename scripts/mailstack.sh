@@ -203,11 +203,24 @@ add_user() { # ADDRESS PASSWORD
   local address=$1 password=$2 tmp
   [[ $address == *@* ]] || die "adduser: $address is not an address"
   touch "$state/users"
+  # Tests add users in parallel: one writer at a time, or one's rewrite drops another's user.
+  exec 9>"$state/users.lock"
+  flock 9
   tmp=$(mktemp "$state/users.XXXXXX")
   grep -v "^${address}:" "$state/users" > "$tmp" || true
   printf '%s:{PLAIN}%s\n' "$address" "$password" >> "$tmp"
   chmod 644 "$tmp"
   mv "$tmp" "$state/users"
+  flock -u 9
+  # Dovecot re-reads the file when it notices the change; mail sent before that bounces as
+  # "user doesn't exist". Return only once its auth server knows the user.
+  if [ -f "$state/dovecot/dovecot.conf" ] && pgrep -f "dovecot -c $state/dovecot/dovecot.conf" >/dev/null; then
+    local deadline=$((SECONDS + 15))
+    until doveadm -c "$state/dovecot/dovecot.conf" auth test "$address" "$password" >/dev/null 2>&1; do
+      [ $SECONDS -lt $deadline ] || die "adduser: Dovecot does not know $address after 15 s"
+      sleep 0.1
+    done
+  fi
 }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }

@@ -9,11 +9,18 @@ cd "$(dirname "$0")/.."
 cargo fmt --check
 cargo clippy --all-targets --locked -- -D warnings
 
+# systemd-analyze checks the unit (tests/it/service.rs); it works without systemd running.
+command -v systemd-analyze >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+  -o DPkg::Lock::Timeout=300 --no-install-recommends systemd >/dev/null
+
 scripts/mailstack.sh up
 scripts/pgstack.sh up
+scripts/caldav.sh up
 # shellcheck disable=SC1091
 source target/mailstack/env
 # shellcheck disable=SC1091
 source target/pgstack/env
+# shellcheck disable=SC1091
+source target/caldav/env
 
 cargo test --locked --all-targets

@@ -28,6 +28,112 @@ pub struct Config {
     /// One entry per watched mailbox (`[[mailbox]]`).
     #[serde(rename = "mailbox", default)]
     pub mailboxes: Vec<MailboxConfig>,
+    #[serde(default)]
+    pub directory: DirectoryConfig,
+    /// Meeting series known by name (`[[series]]`); others are learned from document titles.
+    #[serde(rename = "series", default)]
+    pub series: Vec<SeriesConfig>,
+    #[serde(default)]
+    pub reminders: RemindersConfig,
+}
+
+/// When owners of open actions are reminded and secretaries get their digest.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemindersConfig {
+    /// Whether reminders and digests are sent at all.
+    pub enabled: bool,
+    /// When reminders may go out: a cron expression with seconds, in each series' time zone.
+    pub schedule: String,
+    /// Days before the next meeting during which each firing of the schedule reminds owners.
+    pub days_before_meeting: u32,
+    /// Days before an action's due date during which each firing reminds its owner.
+    pub days_before_due: u32,
+    /// Whether the secretary gets a digest of the series' actions before each meeting.
+    pub digest: bool,
+}
+
+impl Default for RemindersConfig {
+    fn default() -> Self {
+        RemindersConfig {
+            enabled: true,
+            schedule: "0 0 8 * * Mon-Fri".into(),
+            days_before_meeting: 3,
+            days_before_due: 1,
+            digest: true,
+        }
+    }
+}
+
+/// Where people's addresses come from besides mail headers and corrections.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DirectoryConfig {
+    /// A vCard (.vcf) or CSV (name,email,organisation) file, re-read when it changes.
+    pub path: Option<PathBuf>,
+}
+
+/// A meeting series configured by name, with its settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesConfig {
+    /// The series' name, as people call it ("Kommunalt forum").
+    pub name: String,
+    /// A document belongs to this series when its title contains one of these (case, accents
+    /// other than å/ä/ö and spacing ignored). Empty: the name itself.
+    #[serde(default)]
+    pub match_titles: Vec<String>,
+    /// Only documents arriving in this mailbox (its `name`).
+    pub mailbox: Option<String>,
+    /// Documents from these senders belong to the series whatever their title says.
+    #[serde(default)]
+    pub senders: Vec<String>,
+    /// IANA time zone; default `daemon.time_zone`.
+    pub time_zone: Option<String>,
+    /// "sv" or "en"; default: the language of the series' documents.
+    pub language: Option<String>,
+    /// Members besides those named in the minutes: "Name <address>" or "Name".
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Named groups used in minutes ("kommunerna") and the member names they stand for.
+    #[serde(default)]
+    pub groups: std::collections::BTreeMap<String, Vec<String>>,
+    /// Who approves draft minutes: "approvers" (the justerare the minutes name) or "none".
+    #[serde(default = "default_approval")]
+    pub approval: String,
+    /// Days after the meeting by which minutes must be approved, when they do not say.
+    #[serde(default = "default_approval_days")]
+    pub approval_days: u32,
+    /// Days before the approval deadline when approvers who have not answered are reminded.
+    #[serde(default = "default_approval_nudge_days")]
+    pub approval_nudge_days: u32,
+    /// Who gets approved minutes: "members", "attendees" or "none".
+    #[serde(default = "default_distribution")]
+    pub distribution: String,
+    /// Days before a meeting during which owners of open actions are reminded; default
+    /// `reminders.days_before_meeting`.
+    pub reminder_days_before: Option<u32>,
+    /// When reminders for this series may go out (cron with seconds); default
+    /// `reminders.schedule`.
+    pub reminder_schedule: Option<String>,
+    /// Who gets the digest before each meeting; default: the sender of the latest minutes.
+    pub secretary: Option<String>,
+}
+
+fn default_approval() -> String {
+    "approvers".into()
+}
+
+fn default_distribution() -> String {
+    "none".into()
+}
+
+fn default_approval_days() -> u32 {
+    14
+}
+
+fn default_approval_nudge_days() -> u32 {
+    2
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,6 +161,8 @@ pub struct DaemonConfig {
     pub time_zone: String,
     /// Seconds a worker gets to finish its current step at shutdown before it is aborted.
     pub shutdown_grace_secs: u64,
+    /// Seconds between runs of the scheduled work (approval nudges, reminders).
+    pub tick_secs: u64,
 }
 
 impl Default for DaemonConfig {
@@ -63,6 +171,7 @@ impl Default for DaemonConfig {
             fixed_now: None,
             time_zone: "Europe/Stockholm".into(),
             shutdown_grace_secs: 20,
+            tick_secs: 60,
         }
     }
 }
@@ -101,6 +210,17 @@ pub struct MailboxConfig {
     pub display_name: String,
     pub imap: ImapConfig,
     pub smtp: SmtpConfig,
+    /// Addresses allowed to correct Clerk's address book by reply, besides the secretaries who
+    /// have sent it minutes or agendas.
+    #[serde(default)]
+    pub trusted_senders: Vec<String>,
+    /// Senders ("sara@kommun.se") or domains ("kommun.se", "@kommun.se") whose documents are
+    /// taken; empty takes everyone's. Others' mail is quarantined unanswered.
+    #[serde(default)]
+    pub accept_from: Vec<String>,
+    /// When set, documents count only if the topmost Authentication-Results header from this
+    /// authserv-id (the receiving server's) says dmarc=pass.
+    pub require_dmarc: Option<String>,
 }
 
 fn default_display_name() -> String {
@@ -316,6 +436,9 @@ impl Config {
                 self.daemon.time_zone
             );
         }
+        if self.daemon.tick_secs == 0 {
+            bail!("daemon.tick_secs: expected a number of seconds above 0");
+        }
         if let Some(now) = &self.daemon.fixed_now {
             chrono::DateTime::parse_from_rfc3339(now).map_err(|e| {
                 anyhow::anyhow!("daemon.fixed_now: expected an RFC 3339 time, {e}: {now:?}")
@@ -370,6 +493,68 @@ impl Config {
                 bail!(
                     "{at}.imap.idle_secs: expected at most 1740 (servers may drop an IDLE after 30 minutes)"
                 );
+            }
+        }
+        if let Err(e) = self.reminders.schedule.parse::<cron::Schedule>() {
+            bail!(
+                "reminders.schedule: expected a cron expression with seconds such as \"0 0 8 * * Mon-Fri\", {e}: {:?}",
+                self.reminders.schedule
+            );
+        }
+        let mut series_names = std::collections::HashSet::new();
+        for (i, series) in self.series.iter().enumerate() {
+            let at = format!("series[{i}]");
+            if series.name.trim().is_empty()
+                || !series_names.insert(crate::names::key(&series.name))
+            {
+                bail!("{at}.name: expected a unique, non-empty name");
+            }
+            if let Some(tz) = &series.time_zone
+                && tz.parse::<chrono_tz::Tz>().is_err()
+            {
+                bail!("{at}.time_zone: expected an IANA time zone, found {tz:?}");
+            }
+            if let Some(language) = &series.language
+                && !matches!(language.as_str(), "sv" | "en")
+            {
+                bail!("{at}.language: expected \"sv\" or \"en\", found {language:?}");
+            }
+            if let Some(mailbox) = &series.mailbox
+                && !names.contains(mailbox.as_str())
+            {
+                bail!("{at}.mailbox: no [[mailbox]] is named {mailbox:?}");
+            }
+            if !matches!(series.approval.as_str(), "approvers" | "none") {
+                bail!(
+                    "{at}.approval: expected \"approvers\" or \"none\", found {:?}",
+                    series.approval
+                );
+            }
+            if !matches!(
+                series.distribution.as_str(),
+                "members" | "attendees" | "none"
+            ) {
+                bail!(
+                    "{at}.distribution: expected \"members\", \"attendees\" or \"none\", found {:?}",
+                    series.distribution
+                );
+            }
+            if let Some(schedule) = &series.reminder_schedule
+                && let Err(e) = schedule.parse::<cron::Schedule>()
+            {
+                bail!(
+                    "{at}.reminder_schedule: expected a cron expression with seconds, {e}: {schedule:?}"
+                );
+            }
+            if let Some(secretary) = &series.secretary
+                && secretary.parse::<lettre::Address>().is_err()
+            {
+                bail!("{at}.secretary: expected an email address, found {secretary:?}");
+            }
+            for (j, member) in series.members.iter().enumerate() {
+                if let Err(e) = crate::people::parse_member(member) {
+                    bail!("{at}.members[{j}]: {e}");
+                }
             }
         }
         Ok(())

@@ -1,4 +1,5 @@
-//! The daemon: one inbox loop and one outbox loop per mailbox, stopped together.
+//! The daemon: one inbox loop and one outbox loop per mailbox, and the scheduler, stopped
+//! together.
 //!
 //! `run` takes the shutdown future, so `main` passes SIGTERM/SIGINT and tests pass whatever they
 //! like. On shutdown every loop is cancelled, given `shutdown_grace_secs` to finish its current
@@ -27,18 +28,23 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
     if config.mailboxes.is_empty() {
         anyhow::bail!("no [[mailbox]] is configured: there is nothing to watch");
     }
+    let shared_config = Arc::new(config.clone());
     let cancel = CancellationToken::new();
     let mut tasks = JoinSet::new();
+    let mut outbox_wakes = Vec::new();
+    let readiness = crate::service::Readiness::new(config.mailboxes.len());
     for mailbox in &config.mailboxes {
         let wake = Arc::new(Notify::new());
+        outbox_wakes.push(wake.clone());
         let intake = Intake {
             mailbox: mailbox.clone(),
             settings: config.intake.clone(),
+            config: shared_config.clone(),
             store: store.clone(),
             clock,
             outbox_wake: wake.clone(),
         };
-        tasks.spawn(inbox_loop(intake, cancel.child_token()));
+        tasks.spawn(inbox_loop(intake, readiness.clone(), cancel.child_token()));
         tasks.spawn(outbox_loop(
             mailbox.clone(),
             store.clone(),
@@ -47,6 +53,18 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
             cancel.child_token(),
         ));
     }
+    tasks.spawn(crate::service::notifier(
+        readiness,
+        store.clone(),
+        cancel.child_token(),
+    ));
+    tasks.spawn(crate::scheduler::scheduler_loop(
+        shared_config.clone(),
+        store.clone(),
+        clock,
+        outbox_wakes,
+        cancel.child_token(),
+    ));
     tracing::info!(
         mailboxes = config.mailboxes.len(),
         fixed_clock = clock.is_fixed(),
@@ -54,6 +72,7 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
     );
     shutdown.await;
     tracing::info!("shutting down");
+    crate::service::stopping();
     cancel.cancel();
     let grace = Duration::from_secs(config.daemon.shutdown_grace_secs);
     let drained =

@@ -10,10 +10,12 @@
 //! server, so a crash at any point loses nothing; the store's unique keys make re-fetching harmless.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use async_imap::extensions::idle::IdleResponse;
+use async_imap::types::UnsolicitedResponse;
 use futures::TryStreamExt;
 use tokio_util::sync::CancellationToken;
 
@@ -27,13 +29,17 @@ const FETCH_BATCH: usize = 20;
 const DONE_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Watches the mailbox until cancelled, reconnecting with backoff after any failure.
-pub async fn inbox_loop(intake: Intake, cancel: CancellationToken) {
+pub async fn inbox_loop(
+    intake: Intake,
+    readiness: Arc<crate::service::Readiness>,
+    cancel: CancellationToken,
+) {
     let mailbox = intake.mailbox.name.clone();
     let folder = intake.mailbox.imap.folder.clone();
     let mut backoff = Duration::from_secs(1);
     loop {
         let started = std::time::Instant::now();
-        let result = watch(&intake, &cancel).await;
+        let result = watch(&intake, &readiness, &cancel).await;
         let now = intake.clock.now();
         let _ = intake
             .store
@@ -62,7 +68,11 @@ pub async fn inbox_loop(intake: Intake, cancel: CancellationToken) {
 }
 
 /// One connection's life. Returns Ok only when cancelled.
-async fn watch(intake: &Intake, cancel: &CancellationToken) -> Result<()> {
+async fn watch(
+    intake: &Intake,
+    readiness: &crate::service::Readiness,
+    cancel: &CancellationToken,
+) -> Result<()> {
     let config = &intake.mailbox.imap;
     let limit = config.command_timeout();
     let mut session = imap::connect(config).await?;
@@ -99,6 +109,7 @@ async fn watch(intake: &Intake, cancel: &CancellationToken) -> Result<()> {
         .set_connection_state(name, &config.folder, true, "connected", intake.clock.now())
         .await?;
     tracing::info!(mailbox = %name, folder = %config.folder, uid_validity, idle = has_idle, "watching");
+    readiness.watching(name);
 
     loop {
         catch_up(intake, &mut session, uid_validity).await?;
@@ -116,6 +127,8 @@ async fn watch(intake: &Intake, cancel: &CancellationToken) -> Result<()> {
                 _ = tokio::time::sleep(Duration::from_secs(config.poll_secs)) => {}
             }
             timed(limit, "NOOP", session.noop()).await?;
+            // Polling fetches anyway; the queue only needs emptying.
+            reports_new_mail(&session.unsolicited_responses);
         }
     }
 }
@@ -127,8 +140,22 @@ async fn idle(
     cancel: &CancellationToken,
 ) -> Result<ImapSession> {
     let config = &intake.mailbox.imap;
+    // Mail that arrived since the last SEARCH was announced (EXISTS) in the responses to our own
+    // commands, which the crate queues aside; IDLE would not report it again. So look there
+    // first, and once more after IDLE starts, before waiting.
+    let unsolicited = session.unsolicited_responses.clone();
+    if reports_new_mail(&unsolicited) {
+        return Ok(session);
+    }
     let mut handle = session.idle();
     timed(config.command_timeout(), "IDLE", handle.init()).await?;
+    if reports_new_mail(&unsolicited) {
+        let session = tokio::time::timeout(DONE_TIMEOUT, handle.done())
+            .await
+            .map_err(|_| anyhow::anyhow!("IMAP DONE timed out"))?
+            .context("ending IDLE")?;
+        return Ok(session);
+    }
     let (wait, stop) = handle.wait_with_timeout(Duration::from_secs(config.idle_secs));
     // The crate's own timer resets on every server keepalive, so it may never fire; this one
     // bounds the whole wait.
@@ -166,6 +193,19 @@ async fn idle(
         )
         .await?;
     Ok(session)
+}
+
+/// Empties the queue of responses the server sent unasked (the crate's queue is bounded and
+/// would stall the connection when full) and says whether any announced new mail.
+fn reports_new_mail(unsolicited: &async_channel::Receiver<UnsolicitedResponse>) -> bool {
+    let mut new_mail = false;
+    while let Ok(response) = unsolicited.try_recv() {
+        new_mail |= matches!(
+            response,
+            UnsolicitedResponse::Exists(_) | UnsolicitedResponse::Recent(_)
+        );
+    }
+    new_mail
 }
 
 /// Fetches and stores every message above the last stored UID.
@@ -212,6 +252,7 @@ async fn catch_up(intake: &Intake, session: &mut ImapSession, uid_validity: u32)
             .collect();
         fetched.sort_by_key(|(uid, _)| *uid);
         for (uid, raw) in fetched {
+            crate::faults::point("before-store");
             let headers = intake::peek_headers(raw);
             let message = IncomingMessage {
                 mailbox: name,
@@ -228,7 +269,8 @@ async fn catch_up(intake: &Intake, session: &mut ImapSession, uid_validity: u32)
                 .await?
             {
                 Recorded::New(id) => {
-                    tracing::info!(mailbox = %name, uid, id, message_id = ?message.message_id, "stored")
+                    tracing::info!(mailbox = %name, uid, id, message_id = ?message.message_id, "stored");
+                    crate::faults::point("after-store");
                 }
                 Recorded::Duplicate(id) => {
                     tracing::info!(mailbox = %name, uid, id, message_id = ?message.message_id, "already stored; not processed again")
@@ -301,6 +343,7 @@ async fn move_processed(
             }
         }
         let ids: Vec<i64> = group.iter().map(|p| p.id).collect();
+        crate::faults::point("after-move");
         intake.store.mark_moved(&ids).await?;
         tracing::info!(mailbox = %intake.mailbox.name, count = ids.len(), folder = %target, "moved");
     }

@@ -12,10 +12,11 @@ use anyhow::Result;
 use tokio::sync::Notify;
 
 use crate::clock::Clock;
-use crate::config::{IntakeConfig, MailboxConfig};
+use crate::config::{Config, IntakeConfig, MailboxConfig};
 use crate::document::Limits;
 use crate::outgoing::{self, TextMail};
 use crate::receipt;
+use crate::registry::{self, Registration};
 use crate::store::{self, MessageOutcome, NewDocument, OutgoingMail, Store, StoredMessage};
 use crate::understanding::{self, Reading};
 
@@ -24,6 +25,8 @@ use crate::understanding::{self, Reading};
 pub struct Intake {
     pub mailbox: MailboxConfig,
     pub settings: IntakeConfig,
+    /// The whole configuration, for series and the directory.
+    pub config: Arc<Config>,
     pub store: Store,
     pub clock: Clock,
     /// Wakes the outbox loop when mail was queued.
@@ -118,11 +121,25 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
     if let Some(reason) = &report.refusal {
         return quarantine(intake, &message, reason).await;
     }
-    let mut outgoing = Vec::new();
-    if intake.settings.send_receipts
-        && let Some(mail) = receipt_mail(intake, &message, &report)?
+    // Documents count only from accepted senders; replies to Clerk's own mail are checked
+    // against the person they answer for, so they go on without their documents.
+    let documents_allowed = match &report.from {
+        Some((_, sender)) => {
+            crate::senders::may_send_documents(&intake.mailbox, sender, &message.raw)
+        }
+        None => Err("the message has no sender address".into()),
+    };
+    if let Err(reason) = &documents_allowed
+        && report.replies.is_empty()
+        && crate::approval::answered_ids(&message.raw).is_empty()
     {
-        outgoing.push(mail);
+        return quarantine(intake, &message, reason).await;
+    }
+    if let Some(path) = &intake.config.directory.path
+        && let Err(e) = crate::people::sync_directory(&intake.store, path, now).await
+    {
+        // The addresses already known stay; the file is read again with the next mail.
+        tracing::warn!(path = %path.display(), error = %format!("{e:#}"), "directory not read");
     }
     let documents: Vec<NewDocument> = report
         .reading
@@ -148,18 +165,59 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
         report.reading.documents.len(),
         report.reading.refused.len()
     );
-    intake
-        .store
-        .complete_message(
-            message.id,
-            MessageOutcome::Processed,
-            &summary,
-            &documents,
-            &outgoing,
-            now,
-        )
-        .await?;
-    tracing::info!(mailbox = %intake.mailbox.name, id = message.id, message_id = ?message.message_id, documents = report.reading.documents.len(), refused = report.reading.refused.len(), receipts = outgoing.len(), "processed");
+    let mut tx = intake.store.begin_write().await?;
+    if !store::claim_message(
+        &mut tx,
+        message.id,
+        MessageOutcome::Processed,
+        &summary,
+        now,
+    )
+    .await?
+    {
+        // Another worker finished it first; what it recorded stands.
+        tx.rollback().await?;
+        return Ok(());
+    }
+    let document_ids = store::insert_documents(&mut tx, message.id, &documents, now).await?;
+    let mail = registry::Mail {
+        mailbox: &intake.mailbox,
+        from: report.from.clone(),
+        correspondents: &report.correspondents,
+        reading: &report.reading,
+        document_ids: &document_ids,
+        raw: &message.raw,
+        replies: &report.replies,
+        message_id: message.message_id.as_deref(),
+        documents_allowed: documents_allowed.is_ok(),
+        label: format!(
+            "mail {} from {}",
+            message.message_id.as_deref().unwrap_or("(no Message-ID)"),
+            report
+                .from
+                .as_ref()
+                .map_or("(unknown sender)", |(_, a)| a.as_str())
+        ),
+    };
+    let registration = registry::register(&mut tx, &intake.config, &mail, now).await?;
+    let mut receipts = 0;
+    // A reply to an approval request was answered by the approval module itself.
+    let answered = registration
+        .approval_reply
+        .as_ref()
+        .is_some_and(|r| *r != crate::approval::ReplyNote::CorrectedVersion);
+    if intake.settings.send_receipts
+        && !answered
+        && documents_allowed.is_ok()
+        && let Some(receipt) = receipt_mail(intake, &message, &report, &registration)?
+    {
+        store::enqueue(&mut tx, &receipt, now).await?;
+        receipts += 1;
+    }
+    crate::faults::point("before-commit");
+    tx.commit().await?;
+    crate::faults::point("after-commit");
+    tracing::info!(mailbox = %intake.mailbox.name, id = message.id, message_id = ?message.message_id, documents = report.reading.documents.len(), refused = report.reading.refused.len(), meetings = registration.meetings.len(), unresolved = registry::unresolved_count(&registration), receipts, "processed");
     Ok(())
 }
 
@@ -199,6 +257,10 @@ pub struct MessageReport {
     pub subject: Option<String>,
     /// Sent by a robot (auto-reply, bounce, list): no receipt.
     pub auto_submitted: bool,
+    /// Every (display name, address) in From, To and Cc, for learning addresses.
+    pub correspondents: Vec<(String, String)>,
+    /// Attendees' calendar replies (iMIP REPLY) in the message.
+    pub replies: Vec<crate::calendar::Reply>,
     pub reading: Reading,
     /// Why the whole message was refused, if it was.
     pub refusal: Option<String>,
@@ -225,12 +287,38 @@ pub fn understand(raw: &[u8], max_bytes: usize) -> MessageReport {
     let Some(message) = mail_parser::MessageParser::default().parse(raw) else {
         return MessageReport::refused("the message could not be parsed as mail".into());
     };
+    if let Some(reason) = crate::senders::forged_from(raw) {
+        return MessageReport::refused(reason);
+    }
     let from = message
         .from()
         .and_then(|f| f.first())
         .and_then(|a| Some((a.name().map(str::to_string), a.address()?.to_string())));
+    let mut correspondents = Vec::new();
+    for list in [message.from(), message.to(), message.cc()]
+        .into_iter()
+        .flatten()
+    {
+        for addr in list.iter().take(200) {
+            if let (Some(name), Some(address)) = (addr.name(), addr.address()) {
+                correspondents.push((name.to_string(), address.to_string()));
+            }
+        }
+    }
+    let replies = crate::calendar::calendar_parts(raw)
+        .iter()
+        .filter_map(|ics| match crate::calendar::parse_reply(ics) {
+            Ok(reply) => Some(reply),
+            Err(reason) => {
+                tracing::info!(%reason, "calendar part is not a reply");
+                None
+            }
+        })
+        .collect();
     MessageReport {
         from,
+        correspondents,
+        replies,
         subject: message
             .subject()
             .map(|s| outgoing::clean_header_text(s, 200)),
@@ -268,11 +356,18 @@ fn receipt_mail(
     intake: &Intake,
     message: &StoredMessage,
     report: &MessageReport,
+    registration: &Registration,
 ) -> Result<Option<OutgoingMail>> {
     let Some((name, address)) = &report.from else {
         return Ok(None);
     };
-    if report.auto_submitted || address.eq_ignore_ascii_case(&intake.mailbox.address) {
+    // A calendar answer (someone clicked "Accept") is not a mail to answer.
+    // An answer to an action reminder got its confirmation instead.
+    if report.auto_submitted
+        || !report.replies.is_empty()
+        || registration.action_reply.is_some()
+        || address.eq_ignore_ascii_case(&intake.mailbox.address)
+    {
         return Ok(None);
     }
     let Ok(to) = outgoing::mailbox(name.as_deref(), address) else {
@@ -289,9 +384,10 @@ fn receipt_mail(
         from,
         to: vec![to],
         subject: &subject,
-        body: receipt::body(&report.reading, name.as_deref()),
+        body: receipt::body(&report.reading, name.as_deref(), Some(registration)),
         in_reply_to: message.message_id.as_deref(),
         date: intake.clock.now(),
+        attachments: Vec::new(),
     }
     .render()?;
     Ok(Some(mail))

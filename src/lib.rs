@@ -16,20 +16,39 @@
 //! - [`outgoing`]: rendering outgoing mail to the exact bytes the outbox keeps.
 //! - [`outbox`]: sending the outbox over SMTP, with retries.
 //! - [`store`]: the database (SQLite or PostgreSQL), the source of truth.
+//! - [`actions`]: actions from minutes, closed by replies and later minutes.
+//! - [`reminders`]: reminders to owners of open actions and digests to secretaries (a
+//!   [`scheduler`] job).
 //! - [`status`]: what `clerk status` prints.
 //! - [`clock`]: the daemon's notion of now (fixed for demos and tests).
 
+pub mod actions;
+pub mod approval;
+pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod corrections;
 pub mod daemon;
+pub mod directory;
 pub mod document;
 pub mod extract;
+pub mod faults;
 pub mod imap;
 pub mod inbox;
 pub mod intake;
+pub mod invitations;
+pub mod listing;
+pub mod names;
 pub mod outbox;
 pub mod outgoing;
+pub mod people;
 pub mod receipt;
+pub mod registry;
+pub mod reminders;
+pub mod scheduler;
+pub mod senders;
+pub mod series;
+pub mod service;
 pub mod status;
 pub mod store;
 pub mod understanding;

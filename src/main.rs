@@ -38,7 +38,11 @@ enum Command {
     /// Run the daemon: watch every configured mailbox and send what is due, until SIGTERM.
     Run,
     /// Check the configuration file and the secrets it names, then exit.
-    CheckConfig,
+    CheckConfig {
+        /// Also log in to every mailbox's IMAP and SMTP server and say exactly what failed.
+        #[arg(long)]
+        connect: bool,
+    },
     /// Read a document or a whole .eml offline (no server needed) and print what was understood.
     Ingest {
         /// The file to read, or - for standard input.
@@ -53,6 +57,53 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the people Clerk knows, their addresses and where each was learned.
+    People {
+        #[command(subcommand)]
+        command: Option<PeopleCommand>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the scheduled work once (approval nudges and deadline notices, reminders) and exit.
+    Tick {
+        /// Show what would be sent now; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List meetings with their invitations and who accepted, declined or has not answered.
+    Meetings {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the meeting series, their meetings, members and settings.
+    Series {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the actions from minutes: owner, state, due date and history.
+    Actions {
+        /// Only open actions.
+        #[arg(long)]
+        open: bool,
+        /// Only series whose name contains this.
+        #[arg(long)]
+        series: Option<String>,
+        /// Only owners whose name contains this.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send the action reminders and digests that are due now (once), or show them.
+    Remind {
+        /// Only show what would be sent; queue nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Database maintenance.
     Db {
         #[command(subcommand)]
@@ -60,6 +111,20 @@ enum Command {
     },
     /// Print the documented example configuration.
     ConfigExample,
+}
+
+#[derive(Subcommand)]
+enum PeopleCommand {
+    /// Give a person an address (as a secretary's correction by reply would).
+    Set {
+        /// The full name, e.g. "Anna Fransson".
+        name: String,
+        /// The address, e.g. anna.fransson@example.org.
+        address: String,
+        /// Their organisation.
+        #[arg(long)]
+        organization: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -128,7 +193,7 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", config::EXAMPLE);
             Ok(())
         }
-        Command::CheckConfig => {
+        Command::CheckConfig { connect } => {
             let config = load_config(&cli.config)?;
             for (i, mailbox) in config.mailboxes.iter().enumerate() {
                 mailbox
@@ -153,6 +218,9 @@ fn run(cli: Cli) -> Result<()> {
                     "PostgreSQL"
                 }
             );
+            if connect {
+                runtime()?.block_on(check_connections(&config))?;
+            }
             Ok(())
         }
         Command::Run => {
@@ -186,7 +254,203 @@ fn run(cli: Cli) -> Result<()> {
             })
         }
         Command::Ingest { file, json } => ingest(&file, json),
+        Command::People { command, json } => {
+            let config = load_config(&cli.config)?;
+            let clock = clock_for(&config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                if let Some(path) = &config.directory.path {
+                    clerk::people::sync_directory(&store, path, clock.now()).await?;
+                }
+                if let Some(PeopleCommand::Set {
+                    name,
+                    address,
+                    organization,
+                }) = command
+                {
+                    let said = clerk::listing::set_address(
+                        &store,
+                        &name,
+                        &address,
+                        organization.as_deref(),
+                        clock.now(),
+                    )
+                    .await?;
+                    println!("{said}");
+                    return Ok(());
+                }
+                let people = store.people_listing().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&people)?);
+                } else {
+                    print!("{}", clerk::listing::people(&people));
+                }
+                Ok(())
+            })
+        }
+        Command::Tick { dry_run } => {
+            let config = load_config(&cli.config)?;
+            let clock = clock_for(&config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                let done = clerk::scheduler::run_once(&clerk::scheduler::Context {
+                    config: &config,
+                    store: &store,
+                    now: clock.now(),
+                    dry_run,
+                })
+                .await?;
+                if done.is_empty() {
+                    println!("nothing is due");
+                }
+                for d in done {
+                    println!(
+                        "{}{}: {}",
+                        if dry_run { "would send " } else { "" },
+                        d.job,
+                        d.what
+                    );
+                }
+                Ok(())
+            })
+        }
+        Command::Meetings { json } => {
+            let config = load_config(&cli.config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                let meetings = store.meetings_listing().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&meetings)?);
+                } else {
+                    print!("{}", clerk::listing::meetings(&meetings));
+                }
+                Ok(())
+            })
+        }
+        Command::Actions {
+            open,
+            series,
+            owner,
+            json,
+        } => {
+            let config = load_config(&cli.config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                let filter = clerk::store::actions::Filter {
+                    open_only: open,
+                    series,
+                    owner,
+                };
+                let actions = store.actions_listing(&filter).await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&actions)?);
+                } else {
+                    print!("{}", clerk::actions::listing(&actions));
+                }
+                Ok(())
+            })
+        }
+        Command::Remind { dry_run } => {
+            let config = load_config(&cli.config)?;
+            let clock = clock_for(&config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                let ctx = clerk::scheduler::Context {
+                    config: &config,
+                    store: &store,
+                    now: clock.now(),
+                    dry_run,
+                };
+                let done = clerk::reminders::run_due(&ctx).await?;
+                if done.is_empty() {
+                    println!("nothing is due at {}", ctx.now.to_rfc3339());
+                }
+                for d in &done {
+                    let verb = if dry_run { "would send" } else { "queued" };
+                    println!("{verb}: {}", d.what);
+                }
+                Ok(())
+            })
+        }
+        Command::Series { json } => {
+            let config = load_config(&cli.config)?;
+            runtime()?.block_on(async {
+                let store = Store::open(&config.store.url).await?;
+                store.migrate().await?;
+                let series = store.series_listing().await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&series)?);
+                } else {
+                    print!("{}", clerk::listing::series(&series, &config));
+                }
+                Ok(())
+            })
+        }
     }
+}
+
+/// Logs in to every IMAP and SMTP server of the configuration; an error names the mailbox, the
+/// protocol and what the server or the network said.
+async fn check_connections(config: &Config) -> Result<()> {
+    let mut failed = 0;
+    for mailbox in &config.mailboxes {
+        let name = &mailbox.name;
+        match clerk::imap::connect(&mailbox.imap).await {
+            Ok(mut session) => {
+                let _ = session.logout().await;
+                println!(
+                    "mailbox {name}: IMAP {}:{} login ok",
+                    mailbox.imap.host, mailbox.imap.port
+                );
+            }
+            Err(e) => {
+                failed += 1;
+                println!(
+                    "mailbox {name}: IMAP {}:{} failed: {e:#}",
+                    mailbox.imap.host, mailbox.imap.port
+                );
+            }
+        }
+        let smtp = clerk::outbox::transport(mailbox);
+        match smtp {
+            Ok(transport) => match transport.test_connection().await {
+                Ok(true) => println!(
+                    "mailbox {name}: SMTP {}:{} ok",
+                    mailbox.smtp.host, mailbox.smtp.port
+                ),
+                Ok(false) => {
+                    failed += 1;
+                    println!(
+                        "mailbox {name}: SMTP {}:{} did not answer",
+                        mailbox.smtp.host, mailbox.smtp.port
+                    );
+                }
+                Err(e) => {
+                    failed += 1;
+                    println!(
+                        "mailbox {name}: SMTP {}:{} failed: {e}",
+                        mailbox.smtp.host, mailbox.smtp.port
+                    );
+                }
+            },
+            Err(e) => {
+                failed += 1;
+                println!(
+                    "mailbox {name}: SMTP {}:{} failed: {e:#}",
+                    mailbox.smtp.host, mailbox.smtp.port
+                );
+            }
+        }
+    }
+    if failed > 0 {
+        anyhow::bail!("{failed} connection check(s) failed");
+    }
+    Ok(())
 }
 
 fn ingest(file: &std::path::Path, json: bool) -> Result<()> {

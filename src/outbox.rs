@@ -155,6 +155,7 @@ async fn drain_once(
             match outcome {
                 Outcome::Sent => {
                     tracing::info!(mailbox = %mailbox.name, message_id = %mail.message_id, to = %mail.recipients.join(","), "sent");
+                    crate::faults::point("after-send");
                     store.mark_sent(mail.id, now).await?;
                 }
                 Outcome::Retry(error) if now - mail.created_at < GIVE_UP_AFTER => {

@@ -13,6 +13,15 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
+pub mod actions;
+pub mod approvals;
+pub mod meetings;
+pub mod people;
+pub mod series;
+
+/// A writing transaction (begun by [`Store::begin_write`]).
+pub type Tx = Transaction<'static, Any>;
+
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -154,7 +163,7 @@ pub struct EventRow {
     pub message: String,
 }
 
-fn ts(now: DateTime<Utc>) -> String {
+pub(crate) fn ts(now: DateTime<Utc>) -> String {
     now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
@@ -223,7 +232,7 @@ impl Store {
     }
 
     /// Starts a writing transaction (see the module's invariant).
-    async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
+    pub async fn begin_write(&self) -> Result<Transaction<'static, Any>> {
         let statement = match self.backend {
             Backend::Sqlite => "BEGIN IMMEDIATE",
             Backend::Postgres => "BEGIN",
@@ -404,37 +413,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let updated = sqlx::query(
-            "UPDATE raw_messages SET state = $1, outcome = $2, processed_at = $3 \
-             WHERE id = $4 AND state = 'new'",
-        )
-        .bind(outcome.as_str())
-        .bind(summary)
-        .bind(ts(now))
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
+        if !claim_message(&mut tx, id, outcome, summary, now).await? {
             // Another worker finished it first; what it enqueued stands.
             tx.rollback().await?;
             return Ok(());
         }
-        for doc in documents {
-            sqlx::query(
-                "INSERT INTO documents (raw_message_id, name, format, kind, language, text, \
-                 understood, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            )
-            .bind(id)
-            .bind(&doc.name)
-            .bind(&doc.format)
-            .bind(&doc.kind)
-            .bind(&doc.language)
-            .bind(&doc.text)
-            .bind(&doc.understood_json)
-            .bind(ts(now))
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_documents(&mut tx, id, documents, now).await?;
         for mail in outgoing {
             enqueue(&mut tx, mail, now).await?;
         }
@@ -702,11 +686,58 @@ impl Store {
     }
 }
 
-async fn enqueue(
-    tx: &mut Transaction<'static, Any>,
-    mail: &OutgoingMail,
+/// Marks a new message processed or quarantined inside `tx`. False when it was no longer new
+/// (another worker finished it first): the caller must then roll back.
+pub async fn claim_message(
+    tx: &mut Tx,
+    id: i64,
+    outcome: MessageOutcome,
+    summary: &str,
     now: DateTime<Utc>,
 ) -> Result<bool> {
+    let updated = sqlx::query(
+        "UPDATE raw_messages SET state = $1, outcome = $2, processed_at = $3 \
+         WHERE id = $4 AND state = 'new'",
+    )
+    .bind(outcome.as_str())
+    .bind(summary)
+    .bind(ts(now))
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(updated.rows_affected() > 0)
+}
+
+/// Stores the documents of message `id`; returns their ids in order.
+pub async fn insert_documents(
+    tx: &mut Tx,
+    id: i64,
+    documents: &[NewDocument],
+    now: DateTime<Utc>,
+) -> Result<Vec<i64>> {
+    let mut ids = Vec::with_capacity(documents.len());
+    for doc in documents {
+        let row = sqlx::query(
+            "INSERT INTO documents (raw_message_id, name, format, kind, language, text, \
+             understood, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        )
+        .bind(id)
+        .bind(&doc.name)
+        .bind(&doc.format)
+        .bind(&doc.kind)
+        .bind(&doc.language)
+        .bind(&doc.text)
+        .bind(&doc.understood_json)
+        .bind(ts(now))
+        .fetch_one(&mut **tx)
+        .await?;
+        ids.push(row.get::<i64, _>(0));
+    }
+    Ok(ids)
+}
+
+/// Queues a rendered mail inside `tx`; false when a mail with its dedupe key exists already.
+pub async fn enqueue(tx: &mut Tx, mail: &OutgoingMail, now: DateTime<Utc>) -> Result<bool> {
     let result = sqlx::query(
         "INSERT INTO outbox (dedupe_key, kind, mailbox, envelope_from, recipients, message_id, raw, \
          next_attempt_at_epoch, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \

@@ -19,6 +19,27 @@ pub struct Understood {
     pub meeting: Meeting,
 }
 
+impl Understood {
+    /// Whether the document says anything about a meeting beyond a title: people, agenda,
+    /// actions, next meetings, a place, a time, or a date of its own.
+    pub fn has_meeting_content(&self) -> bool {
+        let m = &self.meeting;
+        !m.attendees.is_empty()
+            || !m.agenda_items.is_empty()
+            || !m.actions.is_empty()
+            || !m.next_meetings.is_empty()
+            || m.place.is_some()
+            || m.start.is_some()
+            || (m.date.is_some() && !m.date_from_mail)
+    }
+
+    /// Whether this is minutes or a notice of a meeting, rather than a mail that only mentions
+    /// one ("Hej, här är protokollet.").
+    pub fn describes_meeting(&self) -> bool {
+        self.meeting.kind != Kind::Other && self.has_meeting_content()
+    }
+}
+
 /// Everything read from one mail or file.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Reading {

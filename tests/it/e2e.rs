@@ -3,7 +3,7 @@
 
 use crate::support::*;
 
-fn agenda_mail(from: &str, to: &str, message_id: &str) -> Vec<u8> {
+pub fn agenda_mail(from: &str, to: &str, message_id: &str) -> Vec<u8> {
     let attachment = "Kallelse till styrelsemöte\r\n\r\nDatum: 2026-12-03 kl. 13.00-15.00\r\n\
                       Plats: Rum Ängen\r\n\r\n1. Mötets öppnande\r\n2. Budget 2027\r\n";
     format!(
@@ -19,7 +19,7 @@ fn agenda_mail(from: &str, to: &str, message_id: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn is_reply_to(raw: &[u8], message_id: &str) -> bool {
+pub fn is_reply_to(raw: &[u8], message_id: &str) -> bool {
     header(raw, "In-Reply-To").is_some_and(|v| v.contains(message_id))
 }
 

@@ -143,7 +143,7 @@ fn every_format_reads_as_its_text_original() {
     let mut failures = Vec::new();
     for original in originals() {
         let expected = understood(&original);
-        for ext in ["docx", "odt", "html"] {
+        for ext in ["docx", "odt", "html", "pdf"] {
             let converted = original.with_extension(ext);
             let (score, differing) = agreement(&expected, &understood(&converted));
             if score < 0.97 {
@@ -155,31 +155,6 @@ fn every_format_reads_as_its_text_original() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-/// PDF has no tables, only positioned words: rows and columns arrive as wrapped lines, so
-/// tabular attendee lists read worse than from the other formats (docs/extraction.md has the
-/// figures). What a PDF must still give is the meeting itself: its date and title, and most
-/// of the rest.
-#[test]
-fn pdfs_give_the_meeting_and_most_of_the_rest() {
-    for original in originals() {
-        let expected = understood(&original);
-        let pdf = understood(&original.with_extension("pdf"));
-        assert_eq!(expected["date"], pdf["date"], "{}", original.display());
-        assert_eq!(
-            norm(&expected["title"]),
-            norm(&pdf["title"]),
-            "{}",
-            original.display()
-        );
-        let (score, differing) = agreement(&expected, &pdf);
-        assert!(
-            score >= 0.6,
-            "{}: {score:.3} {differing:?}",
-            original.display()
-        );
-    }
 }
 
 #[test]

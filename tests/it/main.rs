@@ -2,8 +2,16 @@
 //! `scripts/mailstack.sh up` and `scripts/pgstack.sh up` start (`scripts/test.sh` does both and
 //! exports their addresses); they fail with that hint when the servers are not there.
 
+mod actions;
+mod approval;
+mod calendar;
 mod documents;
 mod e2e;
+mod faults;
 mod formats;
+mod invitations;
+mod people;
+mod senders;
+mod service;
 mod store;
 mod support;

@@ -8,7 +8,7 @@ use clerk::store::{
 
 use crate::support::pg_url;
 
-async fn sqlite_store() -> (Store, tempfile::TempDir) {
+pub async fn sqlite_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&format!("sqlite:{}", dir.path().join("t.db").display()))
         .await
@@ -17,7 +17,7 @@ async fn sqlite_store() -> (Store, tempfile::TempDir) {
     (store, dir)
 }
 
-async fn postgres_store() -> Store {
+pub async fn postgres_store() -> Store {
     use sqlx::Connection;
     let base = pg_url();
     let name = format!("clerk_test_{}", rand::random::<u32>());

@@ -73,12 +73,25 @@ pub struct Daemon {
     pub dir: tempfile::TempDir,
     pub config_path: PathBuf,
     child: Option<Child>,
+    /// Extra environment for `clerk run`, e.g. CLERK_NOW.
+    env: Vec<(String, String)>,
 }
 
 impl Daemon {
     /// Writes a config for `clerk` (IMAP STARTTLS and SMTP submission with AUTH, both checked
     /// against the test CA) and starts the daemon.
     pub fn start(stack: &MailStack, clerk: &Account) -> Daemon {
+        Daemon::start_with(stack, clerk, "", &[])
+    }
+
+    /// As [`Daemon::start`], with more configuration appended (e.g. `[directory]` or
+    /// `[[series]]`, placed before the mailbox) and extra environment.
+    pub fn start_with(
+        stack: &MailStack,
+        clerk: &Account,
+        extra_config: &str,
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let pw = dir.path().join("password");
         std::fs::write(&pw, format!("{}\n", clerk.password)).unwrap();
@@ -86,6 +99,8 @@ impl Daemon {
             r#"
 [store]
 url = "sqlite:{db}"
+
+{extra_config}
 
 [[mailbox]]
 name = "main"
@@ -125,9 +140,35 @@ timeout_secs = 20
             dir,
             config_path,
             child: None,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         daemon.restart();
         daemon
+    }
+
+    /// Sets an environment variable for the next (re)start, e.g. a later CLERK_NOW.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+    }
+
+    /// Waits up to `limit` for the daemon to exit on its own (a failure point aborting it);
+    /// true when it did.
+    pub fn exited_within(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut()
+                && child.try_wait().unwrap().is_some()
+            {
+                self.child = None;
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
     }
 
     pub fn db_url(&self) -> String {
@@ -147,6 +188,7 @@ timeout_secs = 20
             .arg(&self.config_path)
             .arg("run")
             .env("CLERK_LOG", "clerk=debug,info")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
@@ -178,15 +220,20 @@ timeout_secs = 20
 
     /// Runs `clerk status --json` against this daemon's database.
     pub fn status(&self) -> serde_json::Value {
+        self.json(&["status", "--json"])
+    }
+
+    /// Runs a `clerk` command that prints JSON against this daemon's configuration.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
         let out = Command::new(env!("CARGO_BIN_EXE_clerk"))
             .arg("--config")
             .arg(&self.config_path)
-            .args(["status", "--json"])
+            .args(args)
             .output()
             .unwrap();
         assert!(
             out.status.success(),
-            "clerk status failed: {}",
+            "clerk {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap()

@@ -1,0 +1,99 @@
+//! What systemd hears from Clerk (sd_notify, for `Type=notify`): READY=1 once the database is
+//! migrated and every mailbox has logged in and selected its folder; STATUS= lines with what
+//! the daemon is doing; WATCHDOG=1 at half the watchdog interval while the store answers; and
+//! STOPPING=1 at shutdown. Without NOTIFY_SOCKET (not under systemd) every call is a no-op.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sd_notify::NotifyState;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::Store;
+
+/// Counts the mailboxes that are being watched, to tell systemd when all of them are.
+#[derive(Debug)]
+pub struct Readiness {
+    expected: usize,
+    watching: Mutex<HashSet<String>>,
+    all: Notify,
+}
+
+impl Readiness {
+    pub fn new(expected: usize) -> Arc<Readiness> {
+        Arc::new(Readiness {
+            expected,
+            watching: Mutex::new(HashSet::new()),
+            all: Notify::new(),
+        })
+    }
+
+    /// A mailbox has logged in and selected its folder.
+    pub fn watching(&self, mailbox: &str) {
+        let mut watching = self.watching.lock().unwrap_or_else(|e| e.into_inner());
+        if watching.insert(mailbox.to_string()) && watching.len() == self.expected {
+            // notify_one stores a permit, so a waiter that comes later still wakes.
+            self.all.notify_one();
+        }
+    }
+
+    async fn all_watching(&self) {
+        self.all.notified().await;
+    }
+}
+
+fn send(states: &[NotifyState<'_>]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::warn!(error = %e, "could not notify systemd");
+    }
+}
+
+/// Tells systemd the daemon is ready once every mailbox is watched, then keeps the watchdog
+/// fed and the status line current until cancelled.
+pub async fn notifier(readiness: Arc<Readiness>, store: Store, cancel: CancellationToken) {
+    tokio::select! {
+        _ = cancel.cancelled() => return,
+        _ = readiness.all_watching() => {}
+    }
+    let ready_status = format!("watching {} mailbox(es)", readiness.expected);
+    send(&[NotifyState::Ready, NotifyState::Status(&ready_status)]);
+    tracing::info!("ready");
+    let watchdog = sd_notify::watchdog_enabled();
+    let period = watchdog
+        .map(|w| w / 2)
+        .unwrap_or(Duration::from_secs(30))
+        .clamp(Duration::from_millis(100), Duration::from_secs(30));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(period) => {}
+        }
+        // Fed only while the store answers: a wedged database lets systemd restart the daemon.
+        match crate::status::collect(&store).await {
+            Ok(status) => {
+                let connected = status.mailboxes.iter().filter(|m| m.connected).count();
+                let processed: i64 = status.mailboxes.iter().map(|m| m.processed).sum();
+                let line = format!(
+                    "{connected}/{} mailbox(es) connected, {processed} message(s) processed, \
+                     {} mail(s) waiting to be sent",
+                    readiness.expected, status.outbox.pending
+                );
+                let mut states = vec![NotifyState::Status(&line)];
+                if watchdog.is_some() {
+                    states.push(NotifyState::Watchdog);
+                }
+                send(&states);
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "store not answering; watchdog not fed")
+            }
+        }
+    }
+}
+
+/// Tells systemd the daemon is stopping.
+pub fn stopping() {
+    send(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+}

@@ -250,9 +250,12 @@ const LABELS: &[(&str, Label)] = &[
     ("föredragande", Label::Contributors),
 ];
 
+/// Label phrases (as bytes) to their label.
+type LabelMap = HashMap<&'static [u8], Label, Fnv>;
+
 /// The label vocabulary by phrase (the first entry wins, as in a scan of [`LABELS`]), and the
 /// longest phrase in characters.
-static LABEL_INDEX: LazyLock<(HashMap<&'static [u8], Label, Fnv>, usize)> = LazyLock::new(|| {
+static LABEL_INDEX: LazyLock<(LabelMap, usize)> = LazyLock::new(|| {
     let mut index = HashMap::default();
     for (phrase, label) in LABELS {
         index.entry(phrase.as_bytes()).or_insert(*label);

@@ -38,6 +38,8 @@ use serde::Serialize;
 
 #[path = "document/html.rs"]
 mod html;
+#[path = "document/odf_lists.rs"]
+mod odf_lists;
 #[path = "document/office.rs"]
 mod office;
 #[path = "document/pdf.rs"]

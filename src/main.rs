@@ -133,12 +133,39 @@ enum DbCommand {
     Migrate,
 }
 
+/// Commands that only read and print, so they may end quietly when their reader goes away.
+fn prints_only(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Ingest { .. }
+            | Command::Status { .. }
+            | Command::Meetings { .. }
+            | Command::Series { .. }
+            | Command::Actions { .. }
+            | Command::ConfigExample
+    )
+}
+
+/// `clerk ingest … | head` ends quietly, as Unix tools do, instead of panicking on the closed
+/// pipe. Only for commands that print: the daemon and the commands that send mail keep Rust's
+/// default of ignoring SIGPIPE, so a peer closing a socket is an error they handle.
+fn default_sigpipe() {
+    // SAFETY: called first thing in main, before any thread exists; it only resets one
+    // signal's disposition to the default.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// An error in what the user asked for (exit 2), as opposed to one while doing it (exit 1).
 #[derive(Debug)]
 struct UsageError(anyhow::Error);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if prints_only(&cli.command) {
+        default_sigpipe();
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("CLERK_LOG")

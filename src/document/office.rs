@@ -1,8 +1,8 @@
 //! Word (.docx) and OpenDocument (.odt) text. The document XML is parsed as a stream straight
 //! out of the ZIP through a bounded reader, so neither a lying size header nor a ZIP bomb can
 //! make it hold more than the limit. Paragraphs become lines, table rows TAB-separated lines,
-//! headings "#" lines, and Word's automatic numbering is written out ("1. ", "- "), since
-//! agendas rely on it.
+//! headings "#" lines, and list numbering (Word's, and OpenDocument's in [`super::odf_lists`]) is
+//! written out ("1. ", "- "), since agendas rely on it.
 
 use std::collections::HashMap;
 use std::io::{self, BufReader, Cursor, Read};
@@ -10,6 +10,7 @@ use std::io::{self, BufReader, Cursor, Read};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::reader::Reader;
 
+use super::odf_lists::{ListStyles, Lists};
 use super::{Deadline, Limits};
 
 /// The office formats a ZIP can hold.
@@ -177,7 +178,7 @@ fn limits_mb(bytes: u64) -> u64 {
     bytes.div_ceil(1024 * 1024)
 }
 
-fn attr(e: &BytesStart<'_>, local: &[u8]) -> Option<String> {
+pub(super) fn attr(e: &BytesStart<'_>, local: &[u8]) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.local_name().as_ref() == local)
@@ -446,7 +447,7 @@ fn heading_level(style: &str) -> usize {
     0
 }
 
-fn number_attr(e: &BytesStart<'_>, local: &[u8]) -> Option<usize> {
+pub(super) fn number_attr(e: &BytesStart<'_>, local: &[u8]) -> Option<usize> {
     attr(e, local).and_then(|v| v.trim().parse().ok())
 }
 
@@ -454,23 +455,37 @@ fn number_attr(e: &BytesStart<'_>, local: &[u8]) -> Option<usize> {
 pub fn odt_text(bytes: &[u8], limits: &Limits, deadline: &mut Deadline) -> Result<String, String> {
     let mut archive = open(bytes, limits)?;
     let mut budget = limits.max_zip_expanded_bytes;
+    // Named list styles live in styles.xml; a broken one only loses the list numbers.
+    let mut list_styles = ListStyles::default();
+    match for_each_event(&mut archive, "styles.xml", &mut budget, deadline, |event| {
+        list_styles.read(&event);
+        Ok(Flow::More)
+    }) {
+        Err(e) if e.contains("ZIP bomb") || e.contains("longer than") => return Err(e),
+        _ => {}
+    }
+    let mut lists = Lists::default();
     let mut lines = Lines::new(limits);
     // Text counts only inside paragraphs and headings; ODF collapses white space there.
     let mut in_paragraph = 0usize;
     let mut heading = 0;
     let mut repeat = 1;
-    // The first paragraph of a list item gets "- " (numbering would need the list styles).
-    let mut list_item = false;
+    // The label ("3. ", "- ") the first paragraph of the current list item starts with.
+    let mut item_label: Option<String> = None;
     let found = for_each_event(
         &mut archive,
         "content.xml",
         &mut budget,
         deadline,
         |event| {
+            // content.xml's automatic styles come before the body.
+            list_styles.read(&event);
             match event {
                 Event::Start(e) => match e.local_name().as_ref() {
                     b"p" => in_paragraph += 1,
-                    b"list-item" => list_item = true,
+                    b"list" => lists.start_list(&e),
+                    b"list-item" => item_label = Some(lists.start_item(&e, &list_styles)),
+                    b"list-header" => item_label = None,
                     b"h" => {
                         in_paragraph += 1;
                         heading = number_attr(&e, b"outline-level").unwrap_or(1).clamp(1, 6);
@@ -516,12 +531,11 @@ pub fn odt_text(bytes: &[u8], limits: &Limits, deadline: &mut Deadline) -> Resul
                 Event::End(e) => match e.local_name().as_ref() {
                     b"p" | b"h" => {
                         in_paragraph = in_paragraph.saturating_sub(1);
+                        let label = item_label.take().unwrap_or_default();
                         let prefix = if heading > 0 {
                             format!("{} ", "#".repeat(heading))
-                        } else if std::mem::take(&mut list_item) {
-                            "- ".to_string()
                         } else {
-                            String::new()
+                            label
                         };
                         heading = 0;
                         lines.end_paragraph(&prefix);
@@ -529,6 +543,7 @@ pub fn odt_text(bytes: &[u8], limits: &Limits, deadline: &mut Deadline) -> Resul
                     b"table-cell" => lines.end_cell(repeat),
                     b"table-row" => lines.end_row(),
                     b"table" => lines.table_depth = lines.table_depth.saturating_sub(1),
+                    b"list" => lists.end_list(),
                     _ => {}
                 },
                 _ => {}
@@ -603,6 +618,33 @@ mod tests {
         assert_eq!(
             text,
             "## Dagordning\n- Val\nav ordförande\nTid: 13\tx\n1\tÖppnande\n"
+        );
+    }
+
+    #[test]
+    fn odt_list_numbering_is_written_out() {
+        let content = r#"<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0"><office:automatic-styles>
+            <text:list-style style:name="L1"><text:list-level-style-number text:level="1" style:num-suffix="." style:num-format="1"/><text:list-level-style-number text:level="2" style:num-suffix=")" style:num-format="1" text:display-levels="2"/></text:list-style>
+            <text:list-style style:name="L2"><text:list-level-style-bullet text:level="1" text:bullet-char="•"/></text:list-style>
+            </office:automatic-styles><office:body><office:text>
+            <text:list text:style-name="L1"><text:list-item><text:p>Mötets öppnande</text:p></text:list-item><text:list-item><text:p>Val av justerare</text:p><text:list><text:list-item><text:p>Förslag</text:p></text:list-item><text:list-item><text:p>Beslut</text:p></text:list-item></text:list></text:list-item></text:list>
+            <text:p>Mellan punkterna.</text:p>
+            <text:list text:style-name="L1" text:continue-numbering="true"><text:list-item><text:p>Ekonomi</text:p><text:p>fortsatt text</text:p></text:list-item></text:list>
+            <text:list text:style-name="L1"><text:list-item text:start-value="7"><text:p>Övrigt</text:p></text:list-item></text:list>
+            <text:list text:style-name="L2"><text:list-item><text:p>punkt</text:p></text:list-item></text:list>
+            <text:list text:style-name="Numbering_20_123"><text:list-item><text:p>Namngiven stil</text:p></text:list-item></text:list>
+            </office:text></office:body></office:document-content>"#;
+        let styles = r#"<office:document-styles xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" xmlns:style="urn:oasis:names:tc:opendocument:xmlns:style:1.0"><office:styles><text:list-style style:name="Numbering_20_123"><text:list-level-style-number text:level="1" style:num-prefix="(" style:num-suffix=")" style:num-format="a" text:start-value="3"/></text:list-style></office:styles></office:document-styles>"#;
+        let bytes = zip_of(&[
+            ("mimetype", "application/vnd.oasis.opendocument.text"),
+            ("styles.xml", styles),
+            ("content.xml", content),
+        ]);
+        let text = odt_text(&bytes, &Limits::default(), &mut Deadline::unlimited()).unwrap();
+        assert_eq!(
+            text,
+            "1. Mötets öppnande\n2. Val av justerare\n2.1) Förslag\n2.2) Beslut\nMellan punkterna.\n\
+             3. Ekonomi\nfortsatt text\n7. Övrigt\n- punkt\n(c) Namngiven stil\n"
         );
     }
 

@@ -266,3 +266,22 @@ fn serialises_formats_in_lowercase() {
     assert_eq!(json["format"], "docx");
     assert!(json.get("note").is_none());
 }
+
+#[test]
+fn ingest_piped_into_a_reader_that_stops_ends_quietly() {
+    // `clerk ingest --json FILE | head -1`: the reader is gone before Clerk writes.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/formats/sv-kommunalt-forum-2018-05-02.odt"
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_clerk"))
+        .args(["ingest", "--json", path])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -7,37 +7,14 @@
 //! Peak memory is measured by a counting allocator: the most bytes live at once while one
 //! document is read and understood, so it is exact and independent of other processes.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clerk::document::{Limits, read_file};
 use clerk::extract::{Context, extract};
 
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
-            PEAK.fetch_max(live, Ordering::Relaxed);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+#[path = "support/counting.rs"]
+mod counting;
 
 /// Reads and understands one file; returns how many documents it held.
 fn understand(name: &str, bytes: &[u8], limits: &Limits) -> usize {
@@ -93,10 +70,9 @@ fn main() {
         }
         let mut peak = 0;
         for (name, bytes) in &files {
-            let before = LIVE.load(Ordering::Relaxed);
-            PEAK.store(before, Ordering::Relaxed);
+            let before = counting::start();
             understand(name, bytes, &limits);
-            peak = peak.max(PEAK.load(Ordering::Relaxed) - before);
+            peak = peak.max(counting::peak_since(before));
         }
         let started = Instant::now();
         let (mut docs, mut bytes_read) = (0usize, 0usize);

@@ -17,7 +17,7 @@
 //!
 //! The decisions ([`latest_firing`], [`occasion`], [`group`]) are pure and take `now`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::{Context as _, Result};
 use chrono::{
@@ -167,6 +167,26 @@ fn rules_for(config: &Config, series_title: &str, time_zone: &str) -> Result<Rul
     })
 }
 
+/// The days whose due dates and meetings may need a reminder at `now`: a target lies at most
+/// its lead (the longest configured) ahead. A day is added on each side for the series' time
+/// zones; the exact rule is [`occasion`].
+fn near(config: &Config, now: DateTime<Utc>) -> stored::Near {
+    let today = now.date_naive();
+    let meeting_lead = config
+        .series
+        .iter()
+        .filter_map(|s| s.reminder_days_before)
+        .chain([config.reminders.days_before_meeting])
+        .max()
+        .unwrap_or(0);
+    let ahead = |days: u32| today + Duration::days(i64::from(days) + 2);
+    let yesterday = today - Duration::days(1);
+    stored::Near {
+        due: (yesterday, ahead(config.reminders.days_before_due)),
+        meetings: (yesterday, ahead(meeting_lead)),
+    }
+}
+
 /// The next meeting of each series that has not started by `now`.
 fn next_meetings(
     upcoming: &[UpcomingMeeting],
@@ -203,7 +223,7 @@ pub async fn run_due(ctx: &Context<'_>) -> Result<Vec<Done>> {
 
 async fn reminders(ctx: &Context<'_>, tx: &mut Tx, now: DateTime<Utc>) -> Result<Vec<Done>> {
     let config = ctx.config;
-    let open = stored::open_owned(tx).await?;
+    let open = stored::open_owned_near(tx, near(config, now)).await?;
     if open.is_empty() {
         return Ok(Vec::new());
     }
@@ -220,7 +240,11 @@ async fn reminders(ctx: &Context<'_>, tx: &mut Tx, now: DateTime<Utc>) -> Result
             .map_or(chrono_tz::Europe::Stockholm, |r| r.tz)
     };
     let next = next_meetings(&upcoming, tz_of, now);
-    let everyone = stored_people::everyone(tx).await?;
+    let everyone: HashMap<i64, stored_people::Known> = stored_people::everyone(tx)
+        .await?
+        .into_iter()
+        .map(|k| (k.id, k))
+        .collect();
     let mut by_owner: BTreeMap<i64, Vec<ActionRow>> = BTreeMap::new();
     for a in open {
         if let Some(owner) = a.owner_person_id {
@@ -258,7 +282,7 @@ async fn reminders(ctx: &Context<'_>, tx: &mut Tx, now: DateTime<Utc>) -> Result
         let (Some(when), Some(about)) = (when, about) else {
             continue;
         };
-        let Some(person) = everyone.iter().find(|k| k.id == owner) else {
+        let Some(person) = everyone.get(&owner) else {
             continue;
         };
         let Some(address) = person.address.as_deref() else {

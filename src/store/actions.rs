@@ -171,11 +171,31 @@ fn action_row(r: &sqlx::any::AnyRow) -> ActionRow {
     }
 }
 
-/// Every open action that has an owner, for reminders.
-pub async fn open_owned(tx: &mut Tx) -> Result<Vec<ActionRow>> {
+/// Which actions may be due for a reminder: due on a day in `due`, or in a series with a
+/// planned meeting on a day in `meetings` (both inclusive).
+#[derive(Debug, Clone, Copy)]
+pub struct Near {
+    pub due: (NaiveDate, NaiveDate),
+    pub meetings: (NaiveDate, NaiveDate),
+}
+
+/// Every open action of the owners who have one near (see [`Near`]), for reminders: a
+/// reminder lists all of its owner's open actions. Only those owners are read, so a pass costs
+/// what is due, not what is stored (indexes in migration 0006).
+pub async fn open_owned_near(tx: &mut Tx, near: Near) -> Result<Vec<ActionRow>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} WHERE a.state = 'open' AND a.owner_person_id IS NOT NULL {ORDER}"
+        "SELECT {COLUMNS} WHERE a.state = 'open' AND a.owner_person_id IN ( \
+           SELECT owner_person_id FROM actions \
+           WHERE state = 'open' AND owner_person_id IS NOT NULL AND due >= $1 AND due <= $2 \
+           UNION \
+           SELECT n.owner_person_id FROM actions n JOIN meetings m ON m.series_id = n.series_id \
+           WHERE n.state = 'open' AND n.owner_person_id IS NOT NULL AND m.status = 'planned' \
+             AND m.meeting_date >= $3 AND m.meeting_date <= $4) {ORDER}"
     ))
+    .bind(near.due.0.to_string())
+    .bind(near.due.1.to_string())
+    .bind(near.meetings.0.to_string())
+    .bind(near.meetings.1.to_string())
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows.iter().map(action_row).collect())
@@ -317,15 +337,20 @@ pub async fn record_reminder(
     if inserted.rows_affected() == 0 {
         return Ok(false);
     }
-    for (number, action_id) in new.items {
-        sqlx::query(
-            "INSERT INTO reminder_items (dedupe_key, number, action_id) VALUES ($1, $2, $3)",
-        )
-        .bind(new.dedupe_key)
-        .bind(i64::from(*number))
-        .bind(action_id)
-        .execute(&mut **tx)
-        .await?;
+    // One statement per 100 items: a pass queues thousands of reminders in one transaction.
+    for chunk in new.items.chunks(100) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("($1, ${}, ${})", 2 * i + 2, 2 * i + 3))
+            .collect();
+        let sql = format!(
+            "INSERT INTO reminder_items (dedupe_key, number, action_id) VALUES {}",
+            values.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(new.dedupe_key);
+        for (number, action_id) in chunk {
+            query = query.bind(i64::from(*number)).bind(*action_id);
+        }
+        query.execute(&mut **tx).await?;
     }
     Ok(true)
 }

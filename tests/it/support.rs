@@ -171,6 +171,12 @@ timeout_secs = 20
         false
     }
 
+    /// The running daemon's process id (for benches/service.rs, which includes this file).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn db_url(&self) -> String {
         format!("sqlite:{}", self.dir.path().join("clerk.db").display())
     }
@@ -263,7 +269,11 @@ pub async fn smtp_send(stack: &MailStack, from: &str, to: &[&str], raw: &[u8]) {
     transport.send_raw(&envelope, raw).await.expect("SMTP send");
 }
 
-fn imap_config(stack: &MailStack, account: &Account, pw_file: &Path) -> clerk::config::ImapConfig {
+pub fn imap_config(
+    stack: &MailStack,
+    account: &Account,
+    pw_file: &Path,
+) -> clerk::config::ImapConfig {
     let text = format!(
         "host = \"localhost\"\nport = {}\nsecurity = \"starttls\"\nusername = \"{}\"\n\
          password_file = \"{}\"\nca_file = \"{}\"\ncommand_timeout_secs = 20\n",

@@ -147,8 +147,14 @@ async fn postgres_database(admin_url: &str, name: &str) -> String {
 }
 
 fn main() {
-    let actions = env_number("CLERK_BENCH_ACTIONS", 1_000_000);
-    let due = env_number("CLERK_BENCH_DUE", 10_000).min(actions);
+    // A smoke run under `cargo test` uses a small database.
+    let (actions, due) = if counting::measuring() {
+        (1_000_000, 10_000)
+    } else {
+        (2_000, 100)
+    };
+    let actions = env_number("CLERK_BENCH_ACTIONS", actions);
+    let due = env_number("CLERK_BENCH_DUE", due).min(actions);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

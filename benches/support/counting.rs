@@ -39,3 +39,9 @@ pub fn start() -> usize {
 pub fn peak_since(start: usize) -> usize {
     PEAK.load(Ordering::Relaxed).saturating_sub(start)
 }
+
+/// True under `cargo bench` (which passes `--bench`); false when `cargo test --all-targets`
+/// runs the bench once as a smoke test, which should then be quick.
+pub fn measuring() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}

@@ -86,7 +86,9 @@ pub async fn process_pending(intake: &Intake) -> Result<usize> {
             return Ok(done);
         }
         for message in batch {
+            let started = std::time::Instant::now();
             process_one(intake, message).await?;
+            crate::metrics::metrics().message_processed(started.elapsed());
             done += 1;
         }
         intake.outbox_wake.notify_one();
@@ -217,6 +219,7 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
     crate::faults::point("before-commit");
     tx.commit().await?;
     crate::faults::point("after-commit");
+    crate::metrics::metrics().documents_parsed(report.reading.documents.len());
     tracing::info!(mailbox = %intake.mailbox.name, id = message.id, message_id = ?message.message_id, documents = report.reading.documents.len(), refused = report.reading.refused.len(), meetings = registration.meetings.len(), unresolved = registry::unresolved_count(&registration), receipts, "processed");
     Ok(())
 }

@@ -10,6 +10,7 @@ mod e2e;
 mod faults;
 mod formats;
 mod invitations;
+mod monitoring;
 mod people;
 mod senders;
 mod service;

@@ -11,6 +11,7 @@ mod faults;
 mod formats;
 mod invitations;
 mod monitoring;
+mod package;
 mod people;
 mod senders;
 mod service;

@@ -114,7 +114,7 @@ async fn watch(
 
     loop {
         catch_up(intake, &mut session, uid_validity).await?;
-        intake::process_pending(intake).await?;
+        intake::process_pending_until(intake, cancel).await?;
         move_processed(intake, &mut session, uid_validity, has_move).await?;
         if cancel.is_cancelled() {
             let _ = timed(Duration::from_secs(5), "LOGOUT", session.logout()).await;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::{Config, IntakeConfig, MailboxConfig};
@@ -76,6 +77,12 @@ fn find_header_end(raw: &[u8]) -> Option<usize> {
 
 /// Processes every stored message of the mailbox that is not processed yet.
 pub async fn process_pending(intake: &Intake) -> Result<usize> {
+    process_pending_until(intake, &CancellationToken::new()).await
+}
+
+/// As [`process_pending`], stopping between messages once `cancel` fires: at shutdown the
+/// current message's transaction finishes and the rest wait, stored, for the next start.
+pub async fn process_pending_until(intake: &Intake, cancel: &CancellationToken) -> Result<usize> {
     let mut done = 0;
     loop {
         let batch = intake
@@ -86,6 +93,10 @@ pub async fn process_pending(intake: &Intake) -> Result<usize> {
             return Ok(done);
         }
         for message in batch {
+            if cancel.is_cancelled() {
+                intake.outbox_wake.notify_one();
+                return Ok(done);
+            }
             let started = std::time::Instant::now();
             process_one(intake, message).await?;
             crate::metrics::metrics().message_processed(started.elapsed());

@@ -99,6 +99,25 @@ fn the_debian_package_holds_the_service() {
         "{unit}"
     );
     assert!(!unit.contains("/usr/local/bin"), "{unit}");
+    // The packaged unit verifies as deploy/clerk.service does (ExecStart must exist, so it
+    // points at the extracted binary here).
+    let verify = dir.path().join("clerk.service");
+    let packaged_binary = tree.join("usr/bin/clerk");
+    std::fs::write(
+        &verify,
+        unit.replace("/usr/bin/clerk", &packaged_binary.display().to_string()),
+    )
+    .unwrap();
+    let out = Command::new("systemd-analyze")
+        .args(["verify", "--man=no"])
+        .arg(&verify)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "systemd-analyze verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         std::fs::read_to_string(tree.join("etc/clerk/clerk.toml")).unwrap(),
         clerk::config::EXAMPLE

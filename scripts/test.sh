@@ -13,6 +13,11 @@ cargo clippy --all-targets --locked -- -D warnings
 command -v systemd-analyze >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
   -o DPkg::Lock::Timeout=300 --no-install-recommends systemd >/dev/null
 
+# Debian's Python Prometheus client parses /metrics independently (tests/it/monitoring.rs).
+/usr/bin/python3 -c 'import prometheus_client.openmetrics.parser' 2>/dev/null || \
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 \
+  --no-install-recommends python3-prometheus-client >/dev/null
+
 scripts/mailstack.sh up
 scripts/pgstack.sh up
 scripts/caldav.sh up

@@ -35,6 +35,40 @@ pub struct Config {
     pub series: Vec<SeriesConfig>,
     #[serde(default)]
     pub reminders: RemindersConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+}
+
+/// The optional HTTP listener for `/healthz` and `/metrics` (off unless `listen` is set).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// The address to listen on, e.g. "127.0.0.1:9187"; unset means no listener.
+    pub listen: Option<String>,
+    /// Whether `listen` may be an address other than loopback. The endpoints have no
+    /// authentication: they tell anyone who can reach them what the mailboxes are doing.
+    pub allow_non_loopback: bool,
+}
+
+impl HttpConfig {
+    /// The socket address to listen on, when enabled and allowed.
+    pub fn listen_addr(&self) -> Result<Option<std::net::SocketAddr>> {
+        let Some(text) = &self.listen else {
+            return Ok(None);
+        };
+        let addr: std::net::SocketAddr = text.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "http.listen: expected an IP address and port such as \"127.0.0.1:9187\", found {text:?}"
+            )
+        })?;
+        if !addr.ip().is_loopback() && !self.allow_non_loopback {
+            bail!(
+                "http.listen: {addr} is not a loopback address; the endpoints have no authentication \
+                 (set http.allow_non_loopback = true to listen there anyway)"
+            );
+        }
+        Ok(Some(addr))
+    }
 }
 
 /// When owners of open actions are reminded and secretaries get their digest.
@@ -495,6 +529,7 @@ impl Config {
                 );
             }
         }
+        self.http.listen_addr()?;
         if let Err(e) = self.reminders.schedule.parse::<cron::Schedule>() {
             bail!(
                 "reminders.schedule: expected a cron expression with seconds such as \"0 0 8 * * Mon-Fri\", {e}: {:?}",

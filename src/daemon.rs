@@ -28,6 +28,11 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
     if config.mailboxes.is_empty() {
         anyhow::bail!("no [[mailbox]] is configured: there is nothing to watch");
     }
+    // Bound before anything starts, so a taken port fails the start.
+    let http = match config.http.listen_addr()? {
+        Some(addr) => Some(crate::http::bind(addr).await?),
+        None => None,
+    };
     let shared_config = Arc::new(config.clone());
     let cancel = CancellationToken::new();
     let mut tasks = JoinSet::new();
@@ -65,6 +70,14 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
         outbox_wakes,
         cancel.child_token(),
     ));
+    if let Some(listener) = http {
+        tasks.spawn(crate::http::http_loop(
+            listener,
+            shared_config.clone(),
+            store.clone(),
+            cancel.child_token(),
+        ));
+    }
     tracing::info!(
         mailboxes = config.mailboxes.len(),
         fixed_clock = clock.is_fixed(),

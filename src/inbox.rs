@@ -50,6 +50,7 @@ pub async fn inbox_loop(
             Err(err) => {
                 let message = format!("{err:#}");
                 tracing::warn!(mailbox = %mailbox, error = %message, retry_in = ?backoff, "IMAP connection lost");
+                crate::metrics::metrics().imap_reconnect(&mailbox);
                 let _ = intake
                     .store
                     .record_event("warn", Some(&mailbox), &format!("IMAP: {message}"), now)
@@ -113,7 +114,7 @@ async fn watch(
 
     loop {
         catch_up(intake, &mut session, uid_validity).await?;
-        intake::process_pending(intake).await?;
+        intake::process_pending_until(intake, cancel).await?;
         move_processed(intake, &mut session, uid_validity, has_move).await?;
         if cancel.is_cancelled() {
             let _ = timed(Duration::from_secs(5), "LOGOUT", session.logout()).await;
@@ -149,6 +150,15 @@ async fn idle(
     }
     let mut handle = session.idle();
     timed(config.command_timeout(), "IDLE", handle.init()).await?;
+    intake
+        .store
+        .record_idle_event(
+            &intake.mailbox.name,
+            &config.folder,
+            "started",
+            intake.clock.now(),
+        )
+        .await?;
     if reports_new_mail(&unsolicited) {
         let session = tokio::time::timeout(DONE_TIMEOUT, handle.done())
             .await
@@ -167,29 +177,26 @@ async fn idle(
         _ = deadline => None,
     };
     drop(stop);
-    match outcome {
+    let event = match outcome {
         Some(Ok(IdleResponse::NewData(_))) => {
             tracing::debug!(mailbox = %intake.mailbox.name, "IDLE: new data");
+            "new data"
         }
-        Some(Ok(_)) | None => {}
+        Some(Ok(IdleResponse::Timeout)) => "timed out; re-issued",
+        Some(Ok(IdleResponse::ManualInterrupt)) | None => "ended",
         Some(Err(err)) => return Err(anyhow::Error::new(err).context("IDLE failed")),
-    }
+    };
     let session = tokio::time::timeout(DONE_TIMEOUT, handle.done())
         .await
         .map_err(|_| anyhow::anyhow!("IMAP DONE timed out"))?
         .context("ending IDLE")?;
-    let now = intake.clock.now();
     intake
         .store
-        .set_connection_state(
+        .record_idle_event(
             &intake.mailbox.name,
             &config.folder,
-            true,
-            &format!(
-                "idle ended {}",
-                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            ),
-            now,
+            event,
+            intake.clock.now(),
         )
         .await?;
     Ok(session)
@@ -269,6 +276,7 @@ async fn catch_up(intake: &Intake, session: &mut ImapSession, uid_validity: u32)
                 .await?
             {
                 Recorded::New(id) => {
+                    crate::metrics::metrics().message_in(name);
                     tracing::info!(mailbox = %name, uid, id, message_id = ?message.message_id, "stored");
                     crate::faults::point("after-store");
                 }

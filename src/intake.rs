@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::{Config, IntakeConfig, MailboxConfig};
@@ -76,6 +77,12 @@ fn find_header_end(raw: &[u8]) -> Option<usize> {
 
 /// Processes every stored message of the mailbox that is not processed yet.
 pub async fn process_pending(intake: &Intake) -> Result<usize> {
+    process_pending_until(intake, &CancellationToken::new()).await
+}
+
+/// As [`process_pending`], stopping between messages once `cancel` fires: at shutdown the
+/// current message's transaction finishes and the rest wait, stored, for the next start.
+pub async fn process_pending_until(intake: &Intake, cancel: &CancellationToken) -> Result<usize> {
     let mut done = 0;
     loop {
         let batch = intake
@@ -86,7 +93,13 @@ pub async fn process_pending(intake: &Intake) -> Result<usize> {
             return Ok(done);
         }
         for message in batch {
+            if cancel.is_cancelled() {
+                intake.outbox_wake.notify_one();
+                return Ok(done);
+            }
+            let started = std::time::Instant::now();
             process_one(intake, message).await?;
+            crate::metrics::metrics().message_processed(started.elapsed());
             done += 1;
         }
         intake.outbox_wake.notify_one();
@@ -217,6 +230,7 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
     crate::faults::point("before-commit");
     tx.commit().await?;
     crate::faults::point("after-commit");
+    crate::metrics::metrics().documents_parsed(report.reading.documents.len());
     tracing::info!(mailbox = %intake.mailbox.name, id = message.id, message_id = ?message.message_id, documents = report.reading.documents.len(), refused = report.reading.refused.len(), meetings = registration.meetings.len(), unresolved = registry::unresolved_count(&registration), receipts, "processed");
     Ok(())
 }

@@ -20,6 +20,8 @@
 //! - [`reminders`]: reminders to owners of open actions and digests to secretaries (a
 //!   [`scheduler`] job).
 //! - [`status`]: what `clerk status` prints.
+//! - [`service`], [`metrics`], [`http`]: sd_notify for systemd; counters; `/healthz` and
+//!   `/metrics` on loopback.
 //! - [`clock`]: the daemon's notion of now (fixed for demos and tests).
 
 pub mod actions;
@@ -33,11 +35,13 @@ pub mod directory;
 pub mod document;
 pub mod extract;
 pub mod faults;
+pub mod http;
 pub mod imap;
 pub mod inbox;
 pub mod intake;
 pub mod invitations;
 pub mod listing;
+pub mod metrics;
 pub mod names;
 pub mod outbox;
 pub mod outgoing;

@@ -260,7 +260,8 @@ fn run(cli: Cli) -> Result<()> {
             runtime()?.block_on(async {
                 let store = Store::open(&config.store.url).await?;
                 store.migrate().await?;
-                let status = clerk::status::collect(&store).await?;
+                let now = clock_for(&config)?.now();
+                let status = clerk::status::collect_with_schedule(&store, &config, now).await?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&status)?);
                 } else {

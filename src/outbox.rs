@@ -157,16 +157,19 @@ async fn drain_once(
                     tracing::info!(mailbox = %mailbox.name, message_id = %mail.message_id, to = %mail.recipients.join(","), "sent");
                     crate::faults::point("after-send");
                     store.mark_sent(mail.id, now).await?;
+                    crate::metrics::metrics().mail_sent(&mailbox.name);
                 }
                 Outcome::Retry(error) if now - mail.created_at < GIVE_UP_AFTER => {
                     let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
                     let next = now + retry_delay(mail.attempts, jitter);
                     tracing::warn!(mailbox = %mailbox.name, message_id = %mail.message_id, %error, next_attempt = %next, "temporary failure, will retry");
                     store.mark_retry(mail.id, next, &error).await?;
+                    crate::metrics::metrics().mail_retried(&mailbox.name);
                 }
                 Outcome::Retry(error) | Outcome::Failed(error) => {
                     tracing::error!(mailbox = %mailbox.name, message_id = %mail.message_id, %error, "giving up on a mail");
                     store.mark_failed(mail.id, &error).await?;
+                    crate::metrics::metrics().mail_failed(&mailbox.name);
                     store
                         .record_event(
                             "error",

@@ -167,10 +167,10 @@ fn rules_for(config: &Config, series_title: &str, time_zone: &str) -> Result<Rul
     })
 }
 
-/// The days whose due dates and meetings may need a reminder at `now`: a target lies at most
-/// its lead (the longest configured) ahead. A day is added on each side for the series' time
-/// zones; the exact rule is [`occasion`].
-fn near(config: &Config, now: DateTime<Utc>) -> stored::Near {
+/// The days whose due dates and meetings may need a reminder between `now` and `days_ahead`
+/// days later: a target lies at most its lead (the longest configured) ahead. A day is added on
+/// each side for the series' time zones; the exact rule is [`occasion`].
+fn near(config: &Config, now: DateTime<Utc>, days_ahead: i64) -> stored::Near {
     let today = now.date_naive();
     let meeting_lead = config
         .series
@@ -179,7 +179,7 @@ fn near(config: &Config, now: DateTime<Utc>) -> stored::Near {
         .chain([config.reminders.days_before_meeting])
         .max()
         .unwrap_or(0);
-    let ahead = |days: u32| today + Duration::days(i64::from(days) + 2);
+    let ahead = |days: u32| today + Duration::days(i64::from(days) + days_ahead + 2);
     let yesterday = today - Duration::days(1);
     stored::Near {
         due: (yesterday, ahead(config.reminders.days_before_due)),
@@ -200,6 +200,178 @@ fn next_meetings(
         }
     }
     next
+}
+
+/// When an owner with these open actions is due a reminder at `now`: the occasion (the latest
+/// firing in a lead window) and what the reminder is about (the earliest target whose window
+/// holds it). None when no firing of theirs falls in a window.
+fn owner_due(
+    rules: &BTreeMap<i64, Rules>,
+    next: &BTreeMap<i64, UpcomingMeeting>,
+    actions: &[ActionRow],
+    now: DateTime<Utc>,
+) -> Option<(DateTime<Utc>, NaiveDateTime)> {
+    let mut when: Option<DateTime<Utc>> = None;
+    let mut about: Option<NaiveDateTime> = None;
+    for a in actions {
+        let Some(r) = rules.get(&a.series_id) else {
+            continue;
+        };
+        let mut targets = Vec::new();
+        if let Some(m) = next.get(&a.series_id) {
+            targets.push(Target {
+                at: meeting_start(m),
+                days_before: r.days_before_meeting,
+            });
+        }
+        if let Some(due) = a.due {
+            targets.push(Target {
+                at: due.and_time(NaiveTime::MIN),
+                days_before: r.days_before_due,
+            });
+        }
+        if let Some(o) = occasion(r, &targets, now) {
+            when = Some(when.map_or(o, |w| w.max(o)));
+        }
+        if let Some(w) = window(r, &targets, now) {
+            about = Some(about.map_or(w, |a: NaiveDateTime| a.min(w)));
+        }
+    }
+    Some((when?, about?))
+}
+
+/// What the reminder decisions read from the store: the open actions that have an owner, by
+/// owner; the reminder rules of their series; and the meetings ahead.
+struct OpenActions {
+    by_owner: BTreeMap<i64, Vec<ActionRow>>,
+    rules: BTreeMap<i64, Rules>,
+    upcoming: Vec<UpcomingMeeting>,
+}
+
+impl OpenActions {
+    /// Reads the actions that may need a reminder from `now` until `days_ahead` days later.
+    async fn load(
+        config: &Config,
+        tx: &mut Tx,
+        now: DateTime<Utc>,
+        days_ahead: i64,
+    ) -> Result<OpenActions> {
+        let open = stored::open_owned_near(tx, near(config, now, days_ahead)).await?;
+        let upcoming =
+            stored::upcoming_meetings(tx, (now - Duration::days(2)).date_naive()).await?;
+        let mut rules: BTreeMap<i64, Rules> = BTreeMap::new();
+        for a in &open {
+            if let std::collections::btree_map::Entry::Vacant(e) = rules.entry(a.series_id) {
+                e.insert(rules_for(config, &a.series, &a.time_zone)?);
+            }
+        }
+        let mut by_owner: BTreeMap<i64, Vec<ActionRow>> = BTreeMap::new();
+        for a in open {
+            if let Some(owner) = a.owner_person_id {
+                by_owner.entry(owner).or_default().push(a);
+            }
+        }
+        Ok(OpenActions {
+            by_owner,
+            rules,
+            upcoming,
+        })
+    }
+
+    /// The next meeting of each series that has not started by `now`.
+    fn next_meetings(&self, now: DateTime<Utc>) -> BTreeMap<i64, UpcomingMeeting> {
+        let tz_of = |id: i64| {
+            self.rules
+                .get(&id)
+                .map_or(chrono_tz::Europe::Stockholm, |r| r.tz)
+        };
+        next_meetings(&self.upcoming, tz_of, now)
+    }
+}
+
+/// The next reminder the schedule will send, for `clerk status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NextReminder {
+    /// When (UTC): a firing of the schedule, or now when one is due at the next tick.
+    pub at: DateTime<Utc>,
+    pub to: String,
+    pub address: Option<String>,
+    pub open_actions: usize,
+    /// The meeting or due date it is about (wall time in the series' zone).
+    pub about: NaiveDateTime,
+}
+
+/// How far ahead [`next_reminder`] looks, and how many firings it tries at most.
+const LOOKAHEAD_DAYS: i64 = 60;
+const LOOKAHEAD_FIRINGS: usize = 500;
+
+/// The firings of `schedule` after `now`, read in `tz`'s wall time, in order.
+pub fn firings_after(
+    schedule: &cron::Schedule,
+    tz: Tz,
+    now: DateTime<Utc>,
+) -> impl Iterator<Item = DateTime<Utc>> + '_ {
+    let wall_now = now.with_timezone(&tz).naive_local();
+    // Starting a little behind keeps a firing in a repeated hour that is still ahead.
+    let start = Utc.from_utc_datetime(&(wall_now - Duration::hours(2)));
+    schedule
+        .after(&start)
+        .map(move |wall| local_instant(tz, wall.naive_utc()))
+        .filter(move |instant| *instant > now)
+}
+
+/// The next reminder that is not sent yet: the first moment from `now` on (the next tick, then
+/// each firing of the series' schedules) at which an owner of open actions is due one, looking
+/// ahead [`LOOKAHEAD_DAYS`]. It reads the store only, and decides as [`run_due`] would.
+pub async fn next_reminder(
+    config: &Config,
+    store: &crate::store::Store,
+    now: DateTime<Utc>,
+) -> Result<Option<NextReminder>> {
+    if !config.reminders.enabled {
+        return Ok(None);
+    }
+    let mut tx = store.begin_read().await?;
+    let open = OpenActions::load(config, &mut tx, now, LOOKAHEAD_DAYS).await?;
+    let horizon = now + Duration::days(LOOKAHEAD_DAYS);
+    let mut moments: std::collections::BTreeSet<DateTime<Utc>> = open
+        .rules
+        .values()
+        .flat_map(|r| {
+            firings_after(&r.schedule, r.tz, now)
+                .take_while(|f| *f <= horizon)
+                .take(LOOKAHEAD_FIRINGS)
+        })
+        .collect();
+    moments.insert(now);
+    let mut found = None;
+    'moments: for at in moments.into_iter().take(LOOKAHEAD_FIRINGS) {
+        let next = open.next_meetings(at);
+        for (owner, actions) in &open.by_owner {
+            let Some((_, about)) = owner_due(&open.rules, &next, actions, at) else {
+                continue;
+            };
+            if stored::reminder_recorded(&mut tx, &format!("reminder:{owner}:{about}")).await? {
+                continue;
+            }
+            let person = stored_people::everyone(&mut tx)
+                .await?
+                .into_iter()
+                .find(|k| k.id == *owner);
+            found = Some(NextReminder {
+                at,
+                to: person
+                    .as_ref()
+                    .map_or_else(|| actions[0].owner_text.clone(), |p| p.name.clone()),
+                address: person.and_then(|p| p.address),
+                open_actions: actions.len(),
+                about,
+            });
+            break 'moments;
+        }
+    }
+    tx.rollback().await?;
+    Ok(found)
 }
 
 /// Queues the reminders and digests due at `ctx.now` (or only reports them when `dry_run`).
@@ -223,63 +395,19 @@ pub async fn run_due(ctx: &Context<'_>) -> Result<Vec<Done>> {
 
 async fn reminders(ctx: &Context<'_>, tx: &mut Tx, now: DateTime<Utc>) -> Result<Vec<Done>> {
     let config = ctx.config;
-    let open = stored::open_owned_near(tx, near(config, now)).await?;
-    if open.is_empty() {
+    let open = OpenActions::load(config, tx, now, 0).await?;
+    if open.by_owner.is_empty() {
         return Ok(Vec::new());
     }
-    let upcoming = stored::upcoming_meetings(tx, (now - Duration::days(2)).date_naive()).await?;
-    let mut rules: BTreeMap<i64, Rules> = BTreeMap::new();
-    for a in &open {
-        if let std::collections::btree_map::Entry::Vacant(e) = rules.entry(a.series_id) {
-            e.insert(rules_for(config, &a.series, &a.time_zone)?);
-        }
-    }
-    let tz_of = |id: i64| {
-        rules
-            .get(&id)
-            .map_or(chrono_tz::Europe::Stockholm, |r| r.tz)
-    };
-    let next = next_meetings(&upcoming, tz_of, now);
+    let next = open.next_meetings(now);
     let everyone: HashMap<i64, stored_people::Known> = stored_people::everyone(tx)
         .await?
         .into_iter()
         .map(|k| (k.id, k))
         .collect();
-    let mut by_owner: BTreeMap<i64, Vec<ActionRow>> = BTreeMap::new();
-    for a in open {
-        if let Some(owner) = a.owner_person_id {
-            by_owner.entry(owner).or_default().push(a);
-        }
-    }
     let mut done = Vec::new();
-    for (owner, actions) in by_owner {
-        let mut when: Option<DateTime<Utc>> = None;
-        let mut about: Option<NaiveDateTime> = None;
-        for a in &actions {
-            let Some(r) = rules.get(&a.series_id) else {
-                continue;
-            };
-            let mut targets = Vec::new();
-            if let Some(m) = next.get(&a.series_id) {
-                targets.push(Target {
-                    at: meeting_start(m),
-                    days_before: r.days_before_meeting,
-                });
-            }
-            if let Some(due) = a.due {
-                targets.push(Target {
-                    at: due.and_time(NaiveTime::MIN),
-                    days_before: r.days_before_due,
-                });
-            }
-            if let Some(o) = occasion(r, &targets, now) {
-                when = Some(when.map_or(o, |w| w.max(o)));
-            }
-            if let Some(w) = window(r, &targets, now) {
-                about = Some(about.map_or(w, |a: NaiveDateTime| a.min(w)));
-            }
-        }
-        let (Some(when), Some(about)) = (when, about) else {
+    for (&owner, actions) in &open.by_owner {
+        let Some((when, about)) = owner_due(&open.rules, &next, actions, now) else {
             continue;
         };
         let Some(person) = everyone.get(&owner) else {
@@ -301,7 +429,7 @@ async fn reminders(ctx: &Context<'_>, tx: &mut Tx, now: DateTime<Utc>) -> Result
         // Keyed by what it is about (the meeting or due date ahead), so the next firings inside
         // the same lead window send nothing more.
         let key = format!("reminder:{owner}:{about}");
-        let groups = group(&actions);
+        let groups = group(actions);
         let items: Vec<(u32, i64)> = groups
             .iter()
             .flat_map(|(_, items)| items.iter().map(|(n, a)| (*n, a.id)))

@@ -39,6 +39,12 @@ impl Readiness {
         }
     }
 
+    /// The mailboxes watched at some point in this process.
+    fn names(&self) -> Vec<String> {
+        let watching = self.watching.lock().unwrap_or_else(|e| e.into_inner());
+        watching.iter().cloned().collect()
+    }
+
     async fn all_watching(&self) {
         self.all.notified().await;
     }
@@ -69,6 +75,11 @@ pub async fn notifier(readiness: Arc<Readiness>, store: Store, cancel: Cancellat
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(period) => {}
+        }
+        // `clerk status`, run as another process, believes a connected row only while this
+        // keeps vouching for it.
+        if let Err(e) = store.heartbeat(&readiness.names()).await {
+            tracing::warn!(error = %format!("{e:#}"), "could not record the heartbeat");
         }
         // Fed only while the store answers: a wedged database lets systemd restart the daemon.
         match crate::status::collect(&store).await {

@@ -3,23 +3,56 @@
 use std::fmt::Write as _;
 
 use anyhow::Result;
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::config::Config;
+use crate::reminders::NextReminder;
 use crate::store::{EventRow, MailboxStatus, OutboxStatus, Store};
+
+/// How long a connected mailbox row stays believed without the daemon vouching for it again.
+/// The daemon does so at least every 30 s (`service::notifier`) and at every IDLE event.
+const SEEN_WITHIN: Duration = Duration::seconds(120);
 
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub mailboxes: Vec<MailboxStatus>,
     pub outbox: OutboxStatus,
     pub recent_problems: Vec<EventRow>,
+    /// The next reminder the schedule will send (`None` when none is due within the lookahead,
+    /// reminders are off, or only the store's figures were asked for).
+    pub next_reminder: Option<NextReminder>,
 }
 
+/// The store's figures. A mailbox counts as connected only while the daemon keeps vouching for
+/// it, so a daemon that died without saying so shows as not connected.
 pub async fn collect(store: &Store) -> Result<Status> {
+    let mut mailboxes = store.mailbox_statuses().await?;
+    let now = Utc::now();
+    for m in &mut mailboxes {
+        m.connected &= m
+            .seen_at
+            .as_deref()
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .is_some_and(|seen| now - seen.with_timezone(&Utc) <= SEEN_WITHIN);
+    }
     Ok(Status {
-        mailboxes: store.mailbox_statuses().await?,
+        mailboxes,
         outbox: store.outbox_status().await?,
         recent_problems: store.recent_events(10).await?,
+        next_reminder: None,
     })
+}
+
+/// Everything `clerk status` shows, the next reminder included (decided at `now`).
+pub async fn collect_with_schedule(
+    store: &Store,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Result<Status> {
+    let mut status = collect(store).await?;
+    status.next_reminder = crate::reminders::next_reminder(config, store, now).await?;
+    Ok(status)
 }
 
 /// The human form.
@@ -31,7 +64,7 @@ pub fn render(status: &Status) -> String {
     for m in &status.mailboxes {
         let _ = writeln!(
             out,
-            "mailbox {} ({}): {}, UIDVALIDITY {}, last UID {}, {} processed, {} quarantined, {} waiting; last event: {} at {}",
+            "mailbox {} ({}): {}, UIDVALIDITY {}, last UID {}, {} processed, {} quarantined, {} waiting; last event: {} at {}; last IDLE event: {}; daemon last seen: {}",
             m.mailbox,
             m.folder,
             if m.connected {
@@ -46,6 +79,11 @@ pub fn render(status: &Status) -> String {
             m.waiting,
             m.last_event.as_deref().unwrap_or("none"),
             m.updated_at,
+            match (&m.last_idle_event, &m.last_idle_at) {
+                (Some(e), Some(at)) => format!("{e} at {at}"),
+                _ => "none".into(),
+            },
+            m.seen_at.as_deref().unwrap_or("never"),
         );
     }
     let o = &status.outbox;
@@ -56,6 +94,23 @@ pub fn render(status: &Status) -> String {
     );
     for failure in &o.failures {
         let _ = writeln!(out, "  {failure}");
+    }
+    match &status.next_reminder {
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "next reminder: {} to {}{}, {} open action(s), about {}",
+                r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                r.to,
+                r.address
+                    .as_deref()
+                    .map(|a| format!(" <{a}>"))
+                    .unwrap_or_default(),
+                r.open_actions,
+                r.about,
+            );
+        }
+        None => out.push_str("next reminder: none scheduled\n"),
     }
     if !status.recent_problems.is_empty() {
         out.push_str("recent problems:\n");

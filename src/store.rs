@@ -139,9 +139,15 @@ pub struct MailboxStatus {
     pub folder: String,
     pub uid_validity: i64,
     pub last_uid: i64,
+    /// Whether the daemon holds the folder open, as it last said (see `seen_at`).
     pub connected: bool,
     pub last_event: Option<String>,
     pub updated_at: String,
+    /// What IMAP IDLE last did (started, new mail, timed out) and when (the daemon's clock).
+    pub last_idle_event: Option<String>,
+    pub last_idle_at: Option<String>,
+    /// When the running daemon last vouched for this row (real wall time).
+    pub seen_at: Option<String>,
     pub processed: i64,
     pub quarantined: i64,
     pub waiting: i64,
@@ -152,7 +158,33 @@ pub struct OutboxStatus {
     pub pending: i64,
     pub sent: i64,
     pub failed: i64,
-    pub failures: Vec<String>,
+    /// The latest mails that failed or wait for a retry, with the server's reason.
+    pub failures: Vec<OutboxFailure>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OutboxFailure {
+    pub kind: String,
+    pub recipients: String,
+    /// `pending` (will be retried) or `failed` (given up).
+    pub state: String,
+    pub attempts: i64,
+    pub error: String,
+}
+
+impl std::fmt::Display for OutboxFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = if self.state == "failed" {
+            "failed".to_string()
+        } else {
+            format!("retrying after {} attempt(s)", self.attempts)
+        };
+        write!(
+            f,
+            "{} to {} {what}: {}",
+            self.kind, self.recipients, self.error
+        )
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -240,6 +272,11 @@ impl Store {
         Ok(self.pool.begin_with(statement).await?)
     }
 
+    /// Starts a transaction that only reads (a consistent view across several queries).
+    pub async fn begin_read(&self) -> Result<Transaction<'static, Any>> {
+        Ok(self.pool.begin().await?)
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -297,7 +334,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "UPDATE mailbox_state SET connected = $1, last_event = $2, updated_at = $3 \
+            "UPDATE mailbox_state SET connected = $1, last_event = $2, updated_at = $3, seen_at = $6 \
              WHERE mailbox = $4 AND folder = $5",
         )
         .bind(i64::from(connected))
@@ -305,8 +342,51 @@ impl Store {
         .bind(ts(now))
         .bind(mailbox)
         .bind(folder)
+        .bind(ts(Utc::now()))
         .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Notes what IMAP IDLE last did on a watched folder (started, new mail, timed out).
+    pub async fn record_idle_event(
+        &self,
+        mailbox: &str,
+        folder: &str,
+        event: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE mailbox_state SET last_idle_event = $1, last_idle_at = $2, seen_at = $3 \
+             WHERE mailbox = $4 AND folder = $5",
+        )
+        .bind(event)
+        .bind(ts(now))
+        .bind(ts(Utc::now()))
+        .bind(mailbox)
+        .bind(folder)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The running daemon vouches that its connected mailboxes still are (`seen_at`, real wall
+    /// time: it is about this process being alive, not about the domain clock).
+    pub async fn heartbeat(&self, mailboxes: &[String]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let now = ts(Utc::now());
+        for mailbox in mailboxes {
+            sqlx::query(
+                "UPDATE mailbox_state SET seen_at = $1 WHERE mailbox = $2 AND connected = 1",
+            )
+            .bind(&now)
+            .bind(mailbox)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -590,6 +670,7 @@ impl Store {
     pub async fn mailbox_statuses(&self) -> Result<Vec<MailboxStatus>> {
         let rows = sqlx::query(
             "SELECT s.mailbox, s.folder, s.uid_validity, s.last_uid, s.connected, s.last_event, s.updated_at, \
+               s.last_idle_event, s.last_idle_at, s.seen_at, \
                (SELECT COUNT(*) FROM raw_messages m WHERE m.mailbox = s.mailbox AND m.state = 'processed'), \
                (SELECT COUNT(*) FROM raw_messages m WHERE m.mailbox = s.mailbox AND m.state = 'quarantined'), \
                (SELECT COUNT(*) FROM raw_messages m WHERE m.mailbox = s.mailbox AND m.state = 'new') \
@@ -607,9 +688,12 @@ impl Store {
                 connected: r.get::<i64, _>(4) != 0,
                 last_event: r.get(5),
                 updated_at: r.get(6),
-                processed: r.get(7),
-                quarantined: r.get(8),
-                waiting: r.get(9),
+                last_idle_event: r.get(7),
+                last_idle_at: r.get(8),
+                seen_at: r.get(9),
+                processed: r.get(10),
+                quarantined: r.get(11),
+                waiting: r.get(12),
             })
             .collect())
     }
@@ -624,19 +708,18 @@ impl Store {
         let sent: i64 = count("sent").await?.get(0);
         let failed: i64 = count("failed").await?.get(0);
         let failures = sqlx::query(
-            "SELECT recipients, kind, last_error FROM outbox \
+            "SELECT recipients, kind, last_error, state, attempts FROM outbox \
              WHERE last_error IS NOT NULL AND state <> 'sent' ORDER BY id DESC LIMIT 10",
         )
         .fetch_all(&self.pool)
         .await?
         .into_iter()
-        .map(|r| {
-            format!(
-                "{} to {}: {}",
-                r.get::<String, _>(1),
-                r.get::<String, _>(0),
-                r.get::<Option<String>, _>(2).unwrap_or_default()
-            )
+        .map(|r| OutboxFailure {
+            recipients: r.get(0),
+            kind: r.get(1),
+            error: r.get::<Option<String>, _>(2).unwrap_or_default(),
+            state: r.get(3),
+            attempts: r.get(4),
         })
         .collect();
         Ok(OutboxStatus {

@@ -355,6 +355,15 @@ pub async fn record_reminder(
     Ok(true)
 }
 
+/// Whether a reminder or digest under this dedupe key was recorded (so it is sent or queued).
+pub async fn reminder_recorded(tx: &mut Tx, dedupe_key: &str) -> Result<bool> {
+    let row = sqlx::query("SELECT COUNT(*) FROM reminders WHERE dedupe_key = $1")
+        .bind(dedupe_key)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.get::<i64, _>(0) > 0)
+}
+
 /// A reminder found by the Message-ID of its mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentReminder {

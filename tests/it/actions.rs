@@ -398,6 +398,65 @@ async fn the_digest_lists_actions_per_person() {
     );
 }
 
+/// What `clerk status` calls the next reminder is the one the job then sends: nothing is due on
+/// Tuesday afternoon, the first is Wednesday's 08.00 firing, and once that is sent the next is
+/// Anna's on Thursday (her due date's window is over, the meeting's is not).
+#[tokio::test]
+async fn the_next_reminder_is_the_one_the_job_sends() {
+    let (store, _dir) = sqlite_store().await;
+    let setup = setup(store, "");
+    process(
+        &setup,
+        1,
+        &mail(
+            "next-1",
+            SENDER,
+            "",
+            "Protokollet.",
+            Some(("protokoll.txt", MINUTES)),
+        ),
+    )
+    .await;
+    let config = &setup.intake.config;
+    let tuesday: DateTime<Utc> = "2018-01-09T13:00:00Z".parse().unwrap();
+    let next = clerk::reminders::next_reminder(config, &setup.store, tuesday)
+        .await
+        .unwrap()
+        .expect("a next reminder");
+    let wednesday: DateTime<Utc> = "2018-01-10T07:00:00Z".parse().unwrap();
+    assert_eq!(next.at, wednesday, "{next:?}");
+    assert!(run_due(&setup, tuesday, true).await.is_empty());
+    let sent = run_due(&setup, next.at, false).await;
+    let address = next.address.clone().expect("an address");
+    assert!(
+        sent.iter().any(|d| d.what.contains(&address)),
+        "{next:?} not in {sent:?}"
+    );
+
+    let after = clerk::reminders::next_reminder(config, &setup.store, next.at)
+        .await
+        .unwrap()
+        .expect("another reminder");
+    let thursday: DateTime<Utc> = "2018-01-11T07:00:00Z".parse().unwrap();
+    assert_eq!(after.at, thursday, "{after:?}");
+    assert_eq!(after.to, "Anna Fransson", "{after:?}");
+    let sent = run_due(&setup, after.at, false).await;
+    assert!(
+        sent.iter()
+            .any(|d| d.what.contains("reminder to Anna Fransson")),
+        "{sent:?}"
+    );
+    // With reminders off there is none.
+    let mut off = config.as_ref().clone();
+    off.reminders.enabled = false;
+    assert!(
+        clerk::reminders::next_reminder(&off, &setup.store, tuesday)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 /// The daemon over the real mail stack: minutes in, reminders out to each owner at a fixed
 /// now, "Klart 2" by reply closes item 2 only, and the digest reaches the secretary.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

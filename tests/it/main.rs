@@ -10,6 +10,8 @@ mod e2e;
 mod faults;
 mod formats;
 mod invitations;
+mod monitoring;
+mod package;
 mod people;
 mod senders;
 mod service;

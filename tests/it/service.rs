@@ -149,3 +149,96 @@ fn the_unit_verifies_and_is_hardened() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// SIGTERM while a backlog of mail is being worked through loses nothing and doubles nothing:
+/// after a restart every mail is processed once, moved once, and answered by one receipt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_burst_loses_nothing() {
+    const MAILS: usize = 30;
+    let stack = mail_stack();
+    let clerk = new_account("clerk", "example.test");
+    let secretary = new_account("secretary", "example.org");
+    // The whole burst waits in the INBOX before the daemon starts, so it works through a
+    // backlog when the signal comes.
+    let tag = rand::random::<u32>();
+    let ids: Vec<String> = (0..MAILS)
+        .map(|i| format!("burst-{tag}-{i}@example.org"))
+        .collect();
+    for id in &ids {
+        let raw = crate::e2e::agenda_mail(&secretary.address, &clerk.address, id);
+        smtp_send(&stack, &secretary.address, &[&clerk.address], &raw).await;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fetch_all(&stack, &clerk, "INBOX").await.len() < MAILS {
+        assert!(Instant::now() < deadline, "the burst was not delivered");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let mut daemon = Daemon::start(&stack, &clerk);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !daemon.log().contains("clerk::intake: processed") {
+        assert!(
+            Instant::now() < deadline,
+            "nothing processed:\n{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    daemon.stop();
+    let at_stop = daemon.status();
+    let processed_at_stop = at_stop["mailboxes"][0]["processed"].as_i64().unwrap();
+    assert!(
+        processed_at_stop < MAILS as i64,
+        "the daemon had finished before SIGTERM, so this tested nothing: {at_stop}"
+    );
+    assert_eq!(at_stop["mailboxes"][0]["connected"], false, "{at_stop}");
+
+    daemon.restart();
+    let receipts = wait_for(
+        &stack,
+        &secretary,
+        "INBOX",
+        90,
+        &daemon,
+        "a receipt for every mail of the burst",
+        |m| m.len() >= MAILS,
+    )
+    .await;
+    for id in &ids {
+        let answers = receipts
+            .iter()
+            .filter(|r| crate::e2e::is_reply_to(r, id))
+            .count();
+        assert_eq!(answers, 1, "{id}: {answers} receipts\n{}", daemon.log());
+    }
+    assert_eq!(receipts.len(), MAILS, "{}", daemon.log());
+    wait_for(
+        &stack,
+        &clerk,
+        "Clerk/Processed",
+        30,
+        &daemon,
+        "every mail moved",
+        |m| m.len() == MAILS,
+    )
+    .await;
+    assert!(fetch_all(&stack, &clerk, "INBOX").await.is_empty());
+    daemon.stop();
+    let status = daemon.status();
+    let main = &status["mailboxes"][0];
+    assert_eq!(main["processed"], MAILS, "{status}");
+    assert_eq!(main["quarantined"], 0, "{status}");
+    assert_eq!(main["waiting"], 0, "{status}");
+    assert_eq!(status["outbox"]["sent"], MAILS, "{status}");
+    assert_eq!(status["outbox"]["pending"], 0, "{status}");
+    assert_eq!(status["outbox"]["failed"], 0, "{status}");
+    let store = clerk::store::Store::open(&daemon.db_url()).await.unwrap();
+    for id in &ids {
+        assert_eq!(
+            store.count_messages_with_id(id).await.unwrap(),
+            1,
+            "{id} stored more or less than once"
+        );
+    }
+    store.close().await;
+}

@@ -210,7 +210,10 @@ async fn outbox_dedupes_and_retries(store: &Store) {
     let status = store.outbox_status().await.unwrap();
     assert_eq!(status.failed, 1);
     assert!(
-        status.failures.iter().any(|f| f.contains("550")),
+        status
+            .failures
+            .iter()
+            .any(|f| f.error.contains("550") && f.state == "failed"),
         "{:?}",
         status.failures
     );

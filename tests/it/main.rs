@@ -5,6 +5,7 @@
 mod actions;
 mod approval;
 mod calendar;
+mod daylight_saving;
 mod documents;
 mod e2e;
 mod faults;

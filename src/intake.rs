@@ -278,6 +278,7 @@ impl MessageReport {
 /// Reads a whole message: who sent it, and what each of its documents says. Runs on a
 /// blocking thread.
 pub fn understand(raw: &[u8], max_bytes: usize) -> MessageReport {
+    crate::faults::panic_point("reading");
     if raw.len() > max_bytes {
         return MessageReport::refused(format!(
             "the message is {} bytes, above the limit of {max_bytes}",

@@ -10,6 +10,7 @@ mod documents;
 mod e2e;
 mod faults;
 mod formats;
+mod hostile_mime;
 mod invitations;
 mod people;
 mod senders;

@@ -12,6 +12,7 @@ mod faults;
 mod formats;
 mod hostile_mime;
 mod invitations;
+mod mail_building;
 mod people;
 mod senders;
 mod service;

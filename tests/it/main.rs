@@ -18,3 +18,4 @@ mod senders;
 mod service;
 mod store;
 mod support;
+mod swedish_mail;

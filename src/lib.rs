@@ -21,6 +21,7 @@
 //!   [`scheduler`] job).
 //! - [`status`]: what `clerk status` prints.
 //! - [`clock`]: the daemon's notion of now (fixed for demos and tests).
+//! - [`fuzzing`]: the entry points the fuzz targets (`fuzz/`) and the randomized test share.
 
 pub mod actions;
 pub mod approval;
@@ -33,6 +34,7 @@ pub mod directory;
 pub mod document;
 pub mod extract;
 pub mod faults;
+pub mod fuzzing;
 pub mod imap;
 pub mod inbox;
 pub mod intake;

@@ -10,6 +10,7 @@ mod documents;
 mod e2e;
 mod faults;
 mod formats;
+mod fuzz_inputs;
 mod hostile_mime;
 mod invitations;
 mod mail_building;

@@ -221,10 +221,25 @@ pub fn read_mail(raw: &[u8], limits: &Limits) -> MailDocuments {
     read_mail_at(raw, limits, 0)
 }
 
+/// Parses a whole mail: `None` for bytes that are no mail, or that make the parser panic
+/// (mail-parser 0.11 has assertions of its own that hostile structure can trip; a fuzzed mail
+/// did, see tests/fixtures/fuzz). Every full parse of untrusted mail goes through here.
+pub fn parse_mail(raw: &[u8]) -> Option<Message<'_>> {
+    catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse(raw)))
+        .ok()
+        .flatten()
+}
+
+/// The header block only, as [`parse_mail`].
+pub fn parse_mail_headers(raw: &[u8]) -> Option<Message<'_>> {
+    catch_unwind(AssertUnwindSafe(|| MessageParser::new().parse_headers(raw)))
+        .ok()
+        .flatten()
+}
+
 fn read_mail_at(raw: &[u8], limits: &Limits, depth: usize) -> MailDocuments {
     let mut out = MailDocuments::default();
-    let parsed = catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse(raw)));
-    let Ok(Some(message)) = parsed else {
+    let Some(message) = parse_mail(raw) else {
         out.refused.push(refuse("message", "not a readable mail"));
         return out;
     };

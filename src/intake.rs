@@ -44,7 +44,7 @@ pub struct Headers {
 /// Reads only the header block (bounded), for indexing before anything else is parsed.
 pub fn peek_headers(raw: &[u8]) -> Headers {
     let end = find_header_end(raw).unwrap_or(raw.len().min(64 * 1024));
-    let Some(message) = mail_parser::MessageParser::new().parse_headers(&raw[..end]) else {
+    let Some(message) = crate::document::parse_mail_headers(&raw[..end]) else {
         return Headers::default();
     };
     Headers {
@@ -285,7 +285,7 @@ pub fn understand(raw: &[u8], max_bytes: usize) -> MessageReport {
             raw.len()
         ));
     }
-    let Some(message) = mail_parser::MessageParser::default().parse(raw) else {
+    let Some(message) = crate::document::parse_mail(raw) else {
         return MessageReport::refused("the message could not be parsed as mail".into());
     };
     if let Some(reason) = crate::senders::forged_from(raw) {

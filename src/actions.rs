@@ -223,7 +223,7 @@ pub async fn handle_reply(
     mail: &Mail<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<ReplyOutcome>> {
-    let Some(parsed) = mail_parser::MessageParser::new().parse_headers(mail.raw) else {
+    let Some(parsed) = crate::document::parse_mail_headers(mail.raw) else {
         return Ok(None);
     };
     let mut parents: Vec<String> = Vec::new();

@@ -312,7 +312,7 @@ fn first_name(name: &str) -> &str {
 /// The Message-IDs a mail answers (In-Reply-To and References).
 pub fn answered_ids(raw: &[u8]) -> Vec<String> {
     static ID: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"<[^<>\s]+>").expect("id pattern"));
-    let Some(message) = mail_parser::MessageParser::new().parse_headers(raw) else {
+    let Some(message) = crate::document::parse_mail_headers(raw) else {
         return Vec::new();
     };
     let mut ids = Vec::new();

@@ -223,10 +223,25 @@ pub fn read_mail(raw: &[u8], limits: &Limits) -> MailDocuments {
     read_mail_at(raw, limits, 0)
 }
 
+/// Parses a whole mail: `None` for bytes that are no mail, or that make the parser panic
+/// (mail-parser 0.11 has assertions of its own that hostile structure can trip; a fuzzed mail
+/// did, see tests/fixtures/fuzz). Every full parse of untrusted mail goes through here.
+pub fn parse_mail(raw: &[u8]) -> Option<Message<'_>> {
+    catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse(raw)))
+        .ok()
+        .flatten()
+}
+
+/// The header block only, as [`parse_mail`].
+pub fn parse_mail_headers(raw: &[u8]) -> Option<Message<'_>> {
+    catch_unwind(AssertUnwindSafe(|| MessageParser::new().parse_headers(raw)))
+        .ok()
+        .flatten()
+}
+
 fn read_mail_at(raw: &[u8], limits: &Limits, depth: usize) -> MailDocuments {
     let mut out = MailDocuments::default();
-    let parsed = catch_unwind(AssertUnwindSafe(|| MessageParser::default().parse(raw)));
-    let Ok(Some(message)) = parsed else {
+    let Some(message) = parse_mail(raw) else {
         out.refused.push(refuse("message", "not a readable mail"));
         return out;
     };
@@ -284,7 +299,7 @@ fn read_attachment(
 ) {
     let name = part
         .attachment_name()
-        .map(|s| s.chars().filter(|c| !c.is_control()).collect::<String>())
+        .map(|s| bounded_name(&s.chars().filter(|c| !c.is_control()).collect::<String>()))
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| format!("attachment {}", n + 1));
     if let PartType::Message(inner) = &part.body {
@@ -326,6 +341,23 @@ fn read_attachment(
         Ok(docs) => out.documents.extend(docs),
         Err(r) => out.refused.push(r),
     }
+}
+
+/// Longest attachment name kept: RFC 2231 continuations can make a name of any length, and it
+/// is repeated in the receipt and the store.
+const MAX_NAME_CHARS: usize = 255;
+
+/// The name cut to [`MAX_NAME_CHARS`] in the middle, so that its start and its extension (which
+/// decides how it is read) stay.
+fn bounded_name(name: &str) -> String {
+    let count = name.chars().count();
+    if count <= MAX_NAME_CHARS {
+        return name.to_string();
+    }
+    let tail = 54;
+    let head: String = name.chars().take(MAX_NAME_CHARS - tail - 1).collect();
+    let end: String = name.chars().skip(count - tail).collect();
+    format!("{head}…{end}")
 }
 
 fn too_deep(name: &str, limits: &Limits) -> Refused {
@@ -927,6 +959,15 @@ Content-Transfer-Encoding: quoted-printable\r\n\r\nM=F6tet =E4r slut.\r\n--b--\r
         assert_eq!(mail.refused.len(), 1, "{mail:?}");
         assert_eq!(mail.refused[0].name, "protokoll.jpg");
         assert!(mail.refused[0].reason.contains("an image"));
+    }
+
+    #[test]
+    fn long_attachment_names_keep_their_start_and_extension() {
+        let long = format!("{}.docx", "Föredragningslista".repeat(60));
+        let name = bounded_name(&long);
+        assert_eq!(name.chars().count(), MAX_NAME_CHARS);
+        assert!(name.starts_with("Föredragningslista") && name.ends_with(".docx"));
+        assert_eq!(bounded_name("kort.docx"), "kort.docx");
     }
 
     #[test]

@@ -10,3 +10,11 @@ pub fn point(name: &str) {
         std::process::abort();
     }
 }
+
+/// Panics if `CLERK_PANIC_AT` names this point: how a test stands in for input that makes a
+/// parser panic, to show that such a message is quarantined once and not read again.
+pub fn panic_point(name: &str) {
+    if std::env::var_os("CLERK_PANIC_AT").is_some_and(|v| v == name) {
+        panic!("CLERK_PANIC_AT={name}: panicking here");
+    }
+}

@@ -45,7 +45,7 @@ pub struct Headers {
 /// Reads only the header block (bounded), for indexing before anything else is parsed.
 pub fn peek_headers(raw: &[u8]) -> Headers {
     let end = find_header_end(raw).unwrap_or(raw.len().min(64 * 1024));
-    let Some(message) = mail_parser::MessageParser::new().parse_headers(&raw[..end]) else {
+    let Some(message) = crate::document::parse_mail_headers(&raw[..end]) else {
         return Headers::default();
     };
     Headers {
@@ -292,13 +292,14 @@ impl MessageReport {
 /// Reads a whole message: who sent it, and what each of its documents says. Runs on a
 /// blocking thread.
 pub fn understand(raw: &[u8], max_bytes: usize) -> MessageReport {
+    crate::faults::panic_point("reading");
     if raw.len() > max_bytes {
         return MessageReport::refused(format!(
             "the message is {} bytes, above the limit of {max_bytes}",
             raw.len()
         ));
     }
-    let Some(message) = mail_parser::MessageParser::default().parse(raw) else {
+    let Some(message) = crate::document::parse_mail(raw) else {
         return MessageReport::refused("the message could not be parsed as mail".into());
     };
     if let Some(reason) = crate::senders::forged_from(raw) {

@@ -23,6 +23,7 @@
 //! - [`service`], [`metrics`], [`http`]: sd_notify for systemd; counters; `/healthz` and
 //!   `/metrics` on loopback.
 //! - [`clock`]: the daemon's notion of now (fixed for demos and tests).
+//! - [`fuzzing`]: the entry points the fuzz targets (`fuzz/`) and the randomized test share.
 
 pub mod actions;
 pub mod approval;
@@ -35,6 +36,7 @@ pub mod directory;
 pub mod document;
 pub mod extract;
 pub mod faults;
+pub mod fuzzing;
 pub mod http;
 pub mod imap;
 pub mod inbox;

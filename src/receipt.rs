@@ -261,7 +261,12 @@ pub fn body(
     registration: Option<&Registration>,
 ) -> String {
     let w = words(reading);
-    let mut out = match sender_name.and_then(|n| n.split_whitespace().next()) {
+    // The sender's name is whatever their mail says: no control characters in the greeting.
+    let sender_name = sender_name.map(|n| crate::outgoing::clean_header_text(n, 120));
+    let mut out = match sender_name
+        .as_deref()
+        .and_then(|n| n.split_whitespace().next())
+    {
         Some(first) => format!("{} {first},\n\n", w.hello),
         None => format!("{},\n\n", w.hello),
     };

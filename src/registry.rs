@@ -435,7 +435,7 @@ pub async fn register(
 /// The bytes of an attached document, found by its file name.
 pub fn attachment(raw: &[u8], name: &str) -> Option<Attachment> {
     use mail_parser::MimeHeaders;
-    let message = mail_parser::MessageParser::default().parse(raw)?;
+    let message = crate::document::parse_mail(raw)?;
     let part = message
         .attachments()
         .find(|p| p.attachment_name() == Some(name))?;

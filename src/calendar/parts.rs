@@ -7,9 +7,7 @@
 //! part is looked at, attachment or not. Mails attached to the mail are not looked into: a
 //! forwarded invitation is not an answer.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
-use mail_parser::{MessageParser, MimeHeaders, PartType};
+use mail_parser::{MimeHeaders, PartType};
 
 use super::reply::MAX_REPLY_BYTES;
 
@@ -35,10 +33,7 @@ fn is_calendar(ctype: &str, subtype: &str, name: Option<&str>) -> bool {
 /// The text of every calendar part in `raw_mail`, in the mail's order, at most
 /// [`MAX_CALENDAR_PARTS`]; parts larger than [`MAX_REPLY_BYTES`] are left out.
 pub fn calendar_parts(raw_mail: &[u8]) -> Vec<String> {
-    let parsed = catch_unwind(AssertUnwindSafe(|| {
-        MessageParser::default().parse(raw_mail)
-    }));
-    let Ok(Some(message)) = parsed else {
+    let Some(message) = crate::document::parse_mail(raw_mail) else {
         return Vec::new();
     };
     let mut out = Vec::new();

@@ -125,12 +125,25 @@ enum Flow {
     Enough,
 }
 
+/// How many bytes the entries of one ZIP may expand to, together: entries can overlap (point
+/// at the same compressed bytes), so each one read spends from the same budget.
+struct Budget {
+    limit: u64,
+    left: u64,
+}
+
+impl Budget {
+    fn new(limit: u64) -> Budget {
+        Budget { limit, left: limit }
+    }
+}
+
 /// Streams the XML entry `name` through `on_event`, within the expansion `budget` (what is left
 /// of it afterwards is written back) and the deadline. `Ok(false)` when there is no such entry.
 fn for_each_event(
     archive: &mut Archive<'_>,
     name: &str,
-    budget: &mut u64,
+    budget: &mut Budget,
     deadline: &mut Deadline,
     mut on_event: impl FnMut(Event<'_>) -> Result<Flow, String>,
 ) -> Result<bool, String> {
@@ -139,7 +152,7 @@ fn for_each_event(
         Err(zip::result::ZipError::FileNotFound) => return Ok(false),
         Err(e) => return Err(format!("{name} in the ZIP cannot be read ({e})")),
     };
-    let bounded = Bounded::new(entry, *budget);
+    let bounded = Bounded::new(entry, budget.left);
     let mut reader = Reader::from_reader(BufReader::new(bounded));
     let mut buf = Vec::new();
     let outcome = loop {
@@ -161,7 +174,7 @@ fn for_each_event(
     if bounded.exceeded {
         return Err(format!(
             "ZIP expands to more than {} MB (a ZIP bomb?)",
-            limits_mb(*budget)
+            limits_mb(budget.limit)
         ));
     }
     if bounded.overlong {
@@ -170,7 +183,7 @@ fn for_each_event(
             limits_mb(MAX_RUN as u64)
         ));
     }
-    *budget = bounded.left;
+    budget.left = bounded.left;
     outcome.map(|()| true)
 }
 
@@ -295,7 +308,7 @@ type Numbering = HashMap<String, HashMap<String, String>>;
 
 fn read_numbering(
     archive: &mut Archive<'_>,
-    budget: &mut u64,
+    budget: &mut Budget,
     deadline: &mut Deadline,
 ) -> Result<Numbering, String> {
     let mut abstract_levels: Numbering = HashMap::new();
@@ -372,7 +385,7 @@ impl WordParagraph {
 /// The text of a .docx.
 pub fn docx_text(bytes: &[u8], limits: &Limits, deadline: &mut Deadline) -> Result<String, String> {
     let mut archive = open(bytes, limits)?;
-    let mut budget = limits.max_zip_expanded_bytes;
+    let mut budget = Budget::new(limits.max_zip_expanded_bytes);
     // Numbering is a nicety: a broken numbering.xml only loses the list numbers.
     let numbering = match read_numbering(&mut archive, &mut budget, deadline) {
         Ok(numbering) => numbering,
@@ -454,7 +467,7 @@ pub(super) fn number_attr(e: &BytesStart<'_>, local: &[u8]) -> Option<usize> {
 /// The text of an .odt.
 pub fn odt_text(bytes: &[u8], limits: &Limits, deadline: &mut Deadline) -> Result<String, String> {
     let mut archive = open(bytes, limits)?;
-    let mut budget = limits.max_zip_expanded_bytes;
+    let mut budget = Budget::new(limits.max_zip_expanded_bytes);
     // Named list styles live in styles.xml; a broken one only loses the list numbers.
     let mut list_styles = ListStyles::default();
     match for_each_event(&mut archive, "styles.xml", &mut budget, deadline, |event| {

@@ -102,8 +102,8 @@ pub fn mail(
     raw.into_bytes()
 }
 
-/// Stores and processes one mail; returns the receipt's text.
-pub async fn deliver(setup: &Setup, uid: u32, raw: &[u8]) -> String {
+/// Stores one mail as the inbox does (at `at`) and processes it through the real intake.
+pub async fn store_and_process(setup: &Setup, uid: u32, raw: &[u8], at: DateTime<Utc>) {
     let headers = intake::peek_headers(raw);
     setup
         .store
@@ -118,11 +118,16 @@ pub async fn deliver(setup: &Setup, uid: u32, raw: &[u8]) -> String {
                 subject: headers.subject.clone(),
                 raw,
             },
-            now(),
+            at,
         )
         .await
         .unwrap();
     assert_eq!(intake::process_pending(&setup.intake).await.unwrap(), 1);
+}
+
+/// Stores and processes one mail; returns the receipt's text.
+pub async fn deliver(setup: &Setup, uid: u32, raw: &[u8]) -> String {
+    store_and_process(setup, uid, raw, now()).await;
     let queued = setup
         .store
         .due_outgoing("main", now() + chrono::Duration::days(1), 100)

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::store::replicas::{LeaseRow, ReplicaRow};
 use crate::store::{EventRow, MailboxStatus, OutboxStatus, Store};
 
 #[derive(Debug, Serialize)]
@@ -12,6 +13,9 @@ pub struct Status {
     pub mailboxes: Vec<MailboxStatus>,
     pub outbox: OutboxStatus,
     pub recent_problems: Vec<EventRow>,
+    /// Replicas seen in the last day, and which of them watches which mailbox.
+    pub replicas: Vec<ReplicaRow>,
+    pub mailbox_leases: Vec<LeaseRow>,
 }
 
 pub async fn collect(store: &Store) -> Result<Status> {
@@ -19,6 +23,8 @@ pub async fn collect(store: &Store) -> Result<Status> {
         mailboxes: store.mailbox_statuses().await?,
         outbox: store.outbox_status().await?,
         recent_problems: store.recent_events(10).await?,
+        replicas: store.replicas().await?,
+        mailbox_leases: store.mailbox_leases().await?,
     })
 }
 
@@ -46,6 +52,26 @@ pub fn render(status: &Status) -> String {
             m.waiting,
             m.last_event.as_deref().unwrap_or("none"),
             m.updated_at,
+        );
+    }
+    for r in &status.replicas {
+        let held: Vec<&str> = status
+            .mailbox_leases
+            .iter()
+            .filter(|l| l.holder == r.replica_id && l.expires_in_ms > 0)
+            .map(|l| l.mailbox.as_str())
+            .collect();
+        let _ = writeln!(
+            out,
+            "replica {}: started {}, seen {:.1} s ago, watching {}",
+            r.replica_id,
+            r.started_at,
+            r.seen_ms_ago.max(0) as f64 / 1000.0,
+            if held.is_empty() {
+                "no mailbox".to_string()
+            } else {
+                held.join(", ")
+            }
         );
     }
     let o = &status.outbox;

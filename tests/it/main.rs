@@ -11,6 +11,7 @@ mod faults;
 mod formats;
 mod invitations;
 mod people;
+mod replicas;
 mod senders;
 mod service;
 mod store;

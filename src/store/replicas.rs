@@ -117,20 +117,14 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets a stopped replica: its row, and any claim it still has on outbox rows.
+    /// Forgets a stopped replica. Its outbox claims stay: a send still finishing marks its row,
+    /// and a row whose send was aborted is claimable again when its claim ends.
     pub async fn replica_stopped(&self, replica: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM replicas WHERE replica_id = $1")
             .bind(replica)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(
-            "UPDATE outbox SET claimed_by = NULL, claim_until_ms = 0 \
-             WHERE claimed_by = $1 AND state = 'pending'",
-        )
-        .bind(replica)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         Ok(())
     }

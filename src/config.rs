@@ -197,6 +197,14 @@ pub struct DaemonConfig {
     pub shutdown_grace_secs: u64,
     /// Seconds between runs of the scheduled work (approval nudges, reminders).
     pub tick_secs: u64,
+    /// This replica's name in logs, leases and `clerk status`; unset means `hostname:pid`.
+    pub replica_id: Option<String>,
+    /// Seconds a replica's lease on a mailbox lasts; it renews at a third of that, and another
+    /// replica takes the mailbox over when it ran out (its holder died or lost the database).
+    pub mailbox_lease_secs: u64,
+    /// Seconds an outbox row stays claimed by the replica sending it; a send is cut off before
+    /// then, and a row whose sender died is sent by another replica after.
+    pub outbox_claim_secs: u64,
 }
 
 impl Default for DaemonConfig {
@@ -206,6 +214,9 @@ impl Default for DaemonConfig {
             time_zone: "Europe/Stockholm".into(),
             shutdown_grace_secs: 20,
             tick_secs: 60,
+            replica_id: None,
+            mailbox_lease_secs: 30,
+            outbox_claim_secs: 600,
         }
     }
 }
@@ -472,6 +483,19 @@ impl Config {
         }
         if self.daemon.tick_secs == 0 {
             bail!("daemon.tick_secs: expected a number of seconds above 0");
+        }
+        if self.daemon.mailbox_lease_secs < 2 {
+            bail!("daemon.mailbox_lease_secs: expected at least 2 seconds");
+        }
+        if self.daemon.outbox_claim_secs < 2 {
+            bail!("daemon.outbox_claim_secs: expected at least 2 seconds");
+        }
+        if let Some(id) = &self.daemon.replica_id
+            && (id.trim().is_empty() || id.len() > 200 || id.chars().any(char::is_control))
+        {
+            bail!(
+                "daemon.replica_id: expected a short name without control characters, found {id:?}"
+            );
         }
         if let Some(now) = &self.daemon.fixed_now {
             chrono::DateTime::parse_from_rfc3339(now).map_err(|e| {

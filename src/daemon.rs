@@ -1,5 +1,6 @@
-//! The daemon: one inbox loop and one outbox loop per mailbox, and the scheduler, stopped
-//! together.
+//! The daemon: one outbox loop per mailbox, one inbox loop per mailbox this replica holds the
+//! lease on (see [`crate::replicas`]), and the scheduler, stopped together. Every task logs
+//! inside a `replica` span naming this replica.
 //!
 //! `run` takes the shutdown future, so `main` passes SIGTERM/SIGINT and tests pass whatever they
 //! like. On shutdown every loop is cancelled, given `shutdown_grace_secs` to finish its current
@@ -13,10 +14,10 @@ use anyhow::Result;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::inbox::inbox_loop;
 use crate::intake::Intake;
 use crate::outbox::outbox_loop;
 use crate::store::Store;
@@ -34,57 +35,85 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
         None => None,
     };
     let shared_config = Arc::new(config.clone());
+    let replica = crate::replicas::replica_id(&config.daemon);
+    let span = tracing::info_span!("replica", id = %replica);
+    let claim = Duration::from_secs(config.daemon.outbox_claim_secs);
     let cancel = CancellationToken::new();
     let mut tasks = JoinSet::new();
     let mut outbox_wakes = Vec::new();
+    let mut intakes = Vec::new();
     let readiness = crate::service::Readiness::new(config.mailboxes.len());
     for mailbox in &config.mailboxes {
         let wake = Arc::new(Notify::new());
         outbox_wakes.push(wake.clone());
-        let intake = Intake {
+        intakes.push(Intake {
             mailbox: mailbox.clone(),
             settings: config.intake.clone(),
             config: shared_config.clone(),
             store: store.clone(),
             clock,
             outbox_wake: wake.clone(),
-        };
-        tasks.spawn(inbox_loop(intake, readiness.clone(), cancel.child_token()));
-        tasks.spawn(outbox_loop(
-            mailbox.clone(),
-            store.clone(),
-            clock,
-            wake,
-            cancel.child_token(),
-        ));
+        });
+        tasks.spawn(
+            outbox_loop(
+                mailbox.clone(),
+                store.clone(),
+                clock,
+                crate::outbox::Claim {
+                    holder: replica.clone(),
+                    lasts: claim,
+                },
+                wake,
+                cancel.child_token(),
+            )
+            .instrument(span.clone()),
+        );
     }
-    tasks.spawn(crate::service::notifier(
-        readiness,
-        store.clone(),
-        cancel.child_token(),
-    ));
-    tasks.spawn(crate::scheduler::scheduler_loop(
-        shared_config.clone(),
-        store.clone(),
-        clock,
-        outbox_wakes,
-        cancel.child_token(),
-    ));
-    if let Some(listener) = http {
-        tasks.spawn(crate::http::http_loop(
-            listener,
+    tasks.spawn(
+        crate::replicas::mailbox_keeper(
+            replica.clone(),
+            Duration::from_secs(config.daemon.mailbox_lease_secs),
+            intakes,
+            store.clone(),
+            readiness.clone(),
+            clock,
+            cancel.child_token(),
+        )
+        .instrument(span.clone()),
+    );
+    tasks.spawn(
+        crate::service::notifier(readiness, store.clone(), cancel.child_token())
+            .instrument(span.clone()),
+    );
+    tasks.spawn(
+        crate::scheduler::scheduler_loop(
             shared_config.clone(),
             store.clone(),
+            clock,
+            outbox_wakes,
             cancel.child_token(),
-        ));
+        )
+        .instrument(span.clone()),
+    );
+    if let Some(listener) = http {
+        tasks.spawn(
+            crate::http::http_loop(
+                listener,
+                shared_config.clone(),
+                store.clone(),
+                cancel.child_token(),
+            )
+            .instrument(span.clone()),
+        );
     }
     tracing::info!(
+        replica = %replica,
         mailboxes = config.mailboxes.len(),
         fixed_clock = clock.is_fixed(),
         "clerk running"
     );
     shutdown.await;
-    tracing::info!("shutting down");
+    tracing::info!(replica = %replica, "shutting down");
     crate::service::stopping();
     cancel.cancel();
     let grace = Duration::from_secs(config.daemon.shutdown_grace_secs);
@@ -96,6 +125,6 @@ pub async fn run(config: Config, clock: Clock, shutdown: impl Future<Output = ()
         while tasks.join_next().await.is_some() {}
     }
     store.close().await;
-    tracing::info!("stopped");
+    tracing::info!(replica = %replica, "stopped");
     Ok(())
 }

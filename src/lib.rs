@@ -5,7 +5,9 @@
 //!
 //! # Layout
 //! - [`config`]: the TOML configuration, validated once; secrets from files or the environment.
-//! - [`daemon`]: starts one [`inbox`] loop and one [`outbox`] loop per mailbox, stops them.
+//! - [`daemon`]: starts one [`outbox`] loop per mailbox and the [`replicas`] keeper, which runs
+//!   an [`inbox`] loop for each mailbox this replica holds the lease on; stops them.
+//! - [`replicas`]: several replicas on one database: mailbox leases, outbox claims.
 //! - [`imap`]: connecting and logging in (TLS, STARTTLS, verified certificates).
 //! - [`inbox`]: watching a folder (IDLE), storing each message, then moving it.
 //! - [`intake`]: reading a stored message and deciding what mail it causes.
@@ -51,6 +53,7 @@ pub mod people;
 pub mod receipt;
 pub mod registry;
 pub mod reminders;
+pub mod replicas;
 pub mod scheduler;
 pub mod senders;
 pub mod series;

@@ -4,6 +4,10 @@
 //! stored bytes. Outcomes: sent; retry later (4xx, connection trouble), backing off from 5
 //! minutes doubling to an hour with jitter, for up to 5 days as Postfix does; failed (5xx, or too
 //! old), logged and counted for `clerk status`.
+//!
+//! Every replica drains every mailbox's outbox. A row is claimed for this replica before it is
+//! sent (`Store::claim_outgoing`, a transaction that commits before any network I/O), and a send
+//! is cut off before its claim runs out, so no other replica sends it meanwhile.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,6 +75,19 @@ pub fn retry_delay(attempts: i64, jitter: f64) -> chrono::Duration {
     chrono::Duration::seconds(jittered.max(60))
 }
 
+/// How long an idle outbox loop waits before looking again: mail queued by another replica
+/// (which then died before sending it) wakes no loop here.
+const IDLE_POLL: Duration = Duration::from_secs(60);
+
+/// Who claims rows, and for how long.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// This replica's id.
+    pub holder: String,
+    /// How long a claim lasts; a send is cut off at three quarters of it.
+    pub lasts: Duration,
+}
+
 /// What became of one send.
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {
@@ -85,6 +102,7 @@ pub async fn outbox_loop(
     mailbox: MailboxConfig,
     store: Store,
     clock: Clock,
+    claim: Claim,
     wake: Arc<Notify>,
     cancel: CancellationToken,
 ) {
@@ -108,13 +126,12 @@ pub async fn outbox_loop(
         if cancel.is_cancelled() {
             return;
         }
-        let sleep_for = match drain_once(&mailbox, &store, &clock, &transport, &cancel).await {
-            Ok(()) => match store.next_outgoing_due(&mailbox.name).await {
-                Ok(Some(epoch)) => {
-                    let secs = epoch - clock.now().timestamp();
-                    Duration::from_secs(secs.clamp(0, 3600) as u64)
-                }
-                Ok(None) => Duration::from_secs(3600),
+        let sleep_for = match drain_once(&mailbox, &store, &clock, &claim, &transport, &cancel)
+            .await
+        {
+            Ok(()) => match store.next_outgoing_wait(&mailbox.name, clock.now()).await {
+                Ok(Some(wait)) => wait.min(IDLE_POLL),
+                Ok(None) => IDLE_POLL,
                 Err(err) => {
                     tracing::warn!(mailbox = %mailbox.name, error = %format!("{err:#}"), "cannot read the outbox");
                     Duration::from_secs(5)
@@ -138,19 +155,30 @@ async fn drain_once(
     mailbox: &MailboxConfig,
     store: &Store,
     clock: &Clock,
+    claim: &Claim,
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     cancel: &CancellationToken,
 ) -> Result<()> {
+    let claim_ms = claim.lasts.as_millis() as i64;
+    let send_limit = claim.lasts * 3 / 4;
     loop {
-        let due = store.due_outgoing(&mailbox.name, clock.now(), 20).await?;
-        if due.is_empty() {
+        if cancel.is_cancelled() {
             return Ok(());
         }
-        for mail in due {
-            if cancel.is_cancelled() {
-                return Ok(());
-            }
-            let outcome = send_one(transport, &mail).await;
+        let Some(mail) = store
+            .claim_outgoing(&mailbox.name, clock.now(), &claim.holder, claim_ms)
+            .await?
+        else {
+            return Ok(());
+        };
+        {
+            let outcome = match tokio::time::timeout(send_limit, send_one(transport, &mail)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Outcome::Retry(format!(
+                    "the send took longer than {} s and was cut off before its claim ran out",
+                    send_limit.as_secs()
+                )),
+            };
             let now = clock.now();
             match outcome {
                 Outcome::Sent => {

@@ -13,10 +13,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::store::Store;
 
-/// Counts the mailboxes that are being watched, to tell systemd when all of them are.
+/// Counts the mailboxes that are being watched, to tell systemd when all of them are (all that
+/// this replica holds a lease on, once the first lease round has said how many).
 #[derive(Debug)]
 pub struct Readiness {
-    expected: usize,
+    expected: std::sync::atomic::AtomicUsize,
     watching: Mutex<HashSet<String>>,
     all: Notify,
 }
@@ -24,7 +25,7 @@ pub struct Readiness {
 impl Readiness {
     pub fn new(expected: usize) -> Arc<Readiness> {
         Arc::new(Readiness {
-            expected,
+            expected: expected.into(),
             watching: Mutex::new(HashSet::new()),
             all: Notify::new(),
         })
@@ -33,7 +34,7 @@ impl Readiness {
     /// A mailbox has logged in and selected its folder.
     pub fn watching(&self, mailbox: &str) {
         let mut watching = self.watching.lock().unwrap_or_else(|e| e.into_inner());
-        if watching.insert(mailbox.to_string()) && watching.len() == self.expected {
+        if watching.insert(mailbox.to_string()) && watching.len() == self.expected() {
             // notify_one stores a permit, so a waiter that comes later still wakes.
             self.all.notify_one();
         }
@@ -43,6 +44,21 @@ impl Readiness {
     fn names(&self) -> Vec<String> {
         let watching = self.watching.lock().unwrap_or_else(|e| e.into_inner());
         watching.iter().cloned().collect()
+    }
+
+    /// Sets how many mailboxes this replica watches (its leases), which may be fewer than all.
+    pub fn expect(&self, mailboxes: usize) {
+        let watching = self.watching.lock().unwrap_or_else(|e| e.into_inner());
+        let before = self
+            .expected
+            .swap(mailboxes, std::sync::atomic::Ordering::SeqCst);
+        if before != mailboxes && watching.len() >= mailboxes {
+            self.all.notify_one();
+        }
+    }
+
+    fn expected(&self) -> usize {
+        self.expected.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     async fn all_watching(&self) {
@@ -63,7 +79,7 @@ pub async fn notifier(readiness: Arc<Readiness>, store: Store, cancel: Cancellat
         _ = cancel.cancelled() => return,
         _ = readiness.all_watching() => {}
     }
-    let ready_status = format!("watching {} mailbox(es)", readiness.expected);
+    let ready_status = format!("watching {} mailbox(es)", readiness.expected());
     send(&[NotifyState::Ready, NotifyState::Status(&ready_status)]);
     tracing::info!("ready");
     let watchdog = sd_notify::watchdog_enabled();
@@ -89,7 +105,8 @@ pub async fn notifier(readiness: Arc<Readiness>, store: Store, cancel: Cancellat
                 let line = format!(
                     "{connected}/{} mailbox(es) connected, {processed} message(s) processed, \
                      {} mail(s) waiting to be sent",
-                    readiness.expected, status.outbox.pending
+                    readiness.expected(),
+                    status.outbox.pending
                 );
                 let mut states = vec![NotifyState::Status(&line)];
                 if watchdog.is_some() {

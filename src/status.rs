@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::reminders::NextReminder;
+use crate::store::replicas::{LeaseRow, ReplicaRow};
 use crate::store::{EventRow, MailboxStatus, OutboxStatus, Store};
 
 /// How long a connected mailbox row stays believed without the daemon vouching for it again.
@@ -22,6 +23,9 @@ pub struct Status {
     /// The next reminder the schedule will send (`None` when none is due within the lookahead,
     /// reminders are off, or only the store's figures were asked for).
     pub next_reminder: Option<NextReminder>,
+    /// Replicas seen in the last day, and which of them watches which mailbox.
+    pub replicas: Vec<ReplicaRow>,
+    pub mailbox_leases: Vec<LeaseRow>,
 }
 
 /// The store's figures. A mailbox counts as connected only while the daemon keeps vouching for
@@ -41,6 +45,8 @@ pub async fn collect(store: &Store) -> Result<Status> {
         outbox: store.outbox_status().await?,
         recent_problems: store.recent_events(10).await?,
         next_reminder: None,
+        replicas: store.replicas().await?,
+        mailbox_leases: store.mailbox_leases().await?,
     })
 }
 
@@ -84,6 +90,26 @@ pub fn render(status: &Status) -> String {
                 _ => "none".into(),
             },
             m.seen_at.as_deref().unwrap_or("never"),
+        );
+    }
+    for r in &status.replicas {
+        let held: Vec<&str> = status
+            .mailbox_leases
+            .iter()
+            .filter(|l| l.holder == r.replica_id && l.expires_in_ms > 0)
+            .map(|l| l.mailbox.as_str())
+            .collect();
+        let _ = writeln!(
+            out,
+            "replica {}: started {}, seen {:.1} s ago, watching {}",
+            r.replica_id,
+            r.started_at,
+            r.seen_ms_ago.max(0) as f64 / 1000.0,
+            if held.is_empty() {
+                "no mailbox".to_string()
+            } else {
+                held.join(", ")
+            }
         );
     }
     let o = &status.outbox;

@@ -17,6 +17,7 @@ pub mod actions;
 pub mod approvals;
 pub mod meetings;
 pub mod people;
+pub mod replicas;
 pub mod series;
 
 /// A writing transaction (begun by [`Store::begin_write`]).
@@ -566,25 +567,84 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| QueuedMail {
-                id: r.get(0),
-                envelope_from: r.get(1),
-                recipients: r
-                    .get::<String, _>(2)
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                message_id: r.get(3),
-                raw: r.get(4),
-                attempts: r.get(5),
-                created_at: DateTime::parse_from_rfc3339(&r.get::<String, _>(6))
-                    .map(|d| d.with_timezone(&Utc))
-                    .unwrap_or(DateTime::<Utc>::MIN_UTC),
-            })
-            .collect())
+        Ok(rows.iter().map(queued_mail).collect())
+    }
+
+    /// Claims the next due, unclaimed row of a mailbox for `holder` until `claim_ms` from now,
+    /// in a short transaction that commits before anything is sent: on PostgreSQL with
+    /// `FOR UPDATE SKIP LOCKED`, so replicas draining one outbox never wait on or take each
+    /// other's rows; on SQLite `BEGIN IMMEDIATE` makes the claimer the only writer. A row whose
+    /// holder died is claimable again once its claim has run out. The row keeps the bytes
+    /// rendered when it was queued, so a resend is the same message.
+    pub async fn claim_outgoing(
+        &self,
+        mailbox: &str,
+        now: DateTime<Utc>,
+        holder: &str,
+        claim_ms: i64,
+    ) -> Result<Option<QueuedMail>> {
+        let db_now = self.db_now_ms();
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(&format!(
+            "SELECT id, envelope_from, recipients, message_id, raw, attempts, created_at \
+             FROM outbox WHERE mailbox = $1 AND state = 'pending' \
+             AND next_attempt_at_epoch <= $2 AND claim_until_ms < {db_now} \
+             ORDER BY next_attempt_at_epoch, id LIMIT 1{lock}"
+        ))
+        .bind(mailbox)
+        .bind(now.timestamp())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let mail = queued_mail(&row);
+        sqlx::query(&format!(
+            "UPDATE outbox SET claimed_by = $1, claim_until_ms = {db_now} + $2 WHERE id = $3"
+        ))
+        .bind(holder)
+        .bind(claim_ms)
+        .bind(mail.id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(mail))
+    }
+
+    /// How long until a pending row of the mailbox may be claimed: the earliest of the next
+    /// attempt time of an unclaimed row (on `now`'s clock) and the end of a running claim (on
+    /// the database's clock). None when nothing is pending.
+    pub async fn next_outgoing_wait(
+        &self,
+        mailbox: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<std::time::Duration>> {
+        let db_now = self.db_now_ms();
+        let row = sqlx::query(&format!(
+            "SELECT MIN(CASE WHEN claim_until_ms < {db_now} THEN next_attempt_at_epoch END), \
+                    MIN(CASE WHEN claim_until_ms >= {db_now} THEN claim_until_ms - {db_now} END) \
+             FROM outbox WHERE mailbox = $1 AND state = 'pending'"
+        ))
+        .bind(mailbox)
+        .fetch_one(&self.pool)
+        .await?;
+        let due = row
+            .try_get::<Option<i64>, _>(0)
+            .unwrap_or(None)
+            .map(|epoch| std::time::Duration::from_secs((epoch - now.timestamp()).max(0) as u64));
+        let claim_ends = row
+            .try_get::<Option<i64>, _>(1)
+            .unwrap_or(None)
+            .map(|ms| std::time::Duration::from_millis(ms.max(0) as u64 + 1));
+        Ok(match (due, claim_ends) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
     }
 
     /// When the next pending mail of a mailbox is due, if any.
@@ -601,7 +661,7 @@ impl Store {
     pub async fn mark_sent(&self, id: i64, now: DateTime<Utc>) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "UPDATE outbox SET state = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL \
+            "UPDATE outbox SET claimed_by = NULL, claim_until_ms = 0, state = 'sent', sent_at = $1, attempts = attempts + 1, last_error = NULL \
              WHERE id = $2",
         )
         .bind(ts(now))
@@ -620,7 +680,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_at_epoch = $1, last_error = $2 \
+            "UPDATE outbox SET claimed_by = NULL, claim_until_ms = 0, attempts = attempts + 1, next_attempt_at_epoch = $1, last_error = $2 \
              WHERE id = $3",
         )
         .bind(next_attempt.timestamp())
@@ -635,7 +695,7 @@ impl Store {
     pub async fn mark_failed(&self, id: i64, error: &str) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "UPDATE outbox SET state = 'failed', attempts = attempts + 1, last_error = $1 WHERE id = $2",
+            "UPDATE outbox SET claimed_by = NULL, claim_until_ms = 0, state = 'failed', attempts = attempts + 1, last_error = $1 WHERE id = $2",
         )
         .bind(error)
         .bind(id)
@@ -766,6 +826,25 @@ impl Store {
             .into_iter()
             .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
             .collect())
+    }
+}
+
+fn queued_mail(r: &sqlx::any::AnyRow) -> QueuedMail {
+    QueuedMail {
+        id: r.get(0),
+        envelope_from: r.get(1),
+        recipients: r
+            .get::<String, _>(2)
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        message_id: r.get(3),
+        raw: r.get(4),
+        attempts: r.get(5),
+        created_at: DateTime::parse_from_rfc3339(&r.get::<String, _>(6))
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or(DateTime::<Utc>::MIN_UTC),
     }
 }
 

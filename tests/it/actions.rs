@@ -14,7 +14,7 @@ use crate::store::{postgres_store, sqlite_store};
 use crate::support::*;
 
 /// Minutes of Tuesday 9 January 2018; the next meeting is Friday 12 January at 13.00.
-const MINUTES: &str = "Protokoll Kommunalt forum\nDatum: 2018-01-09\nTid: 09.00-11.00\n\n\
+pub const MINUTES: &str = "Protokoll Kommunalt forum\nDatum: 2018-01-09\nTid: 09.00-11.00\n\n\
 Närvarande:\nAnna Fransson, Region Kronoberg\nRobert Olesen\nSara Herrman\n\n\
 1. Mötets öppnande\nMötet öppnades.\n\n\
 2. Åtgärder\n- Anna Fransson skickar ut enkäten till kommunerna senast 2018-01-11.\n\
@@ -29,12 +29,12 @@ Närvarande:\nAnna Fransson, Region Kronoberg\nRobert Olesen\nSara Herrman\n\n\
 
 /// Wednesday 10 January 2018, 10.00 in Stockholm: the 08.00 firing is within three days of the
 /// meeting.
-fn tick_time() -> DateTime<Utc> {
+pub fn tick_time() -> DateTime<Utc> {
     "2018-01-10T09:00:00Z".parse().unwrap()
 }
 
 /// Stores and processes one mail without expecting a receipt.
-async fn process(setup: &Setup, uid: u32, raw: &[u8]) {
+pub async fn process(setup: &Setup, uid: u32, raw: &[u8]) {
     let headers = intake::peek_headers(raw);
     setup
         .store

@@ -17,6 +17,7 @@ mod mail_building;
 mod monitoring;
 mod package;
 mod people;
+mod replicas;
 mod senders;
 mod service;
 mod store;

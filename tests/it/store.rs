@@ -18,6 +18,15 @@ pub async fn sqlite_store() -> (Store, tempfile::TempDir) {
 }
 
 pub async fn postgres_store() -> Store {
+    let store = Store::open(&fresh_postgres_url().await).await.unwrap();
+    store.migrate().await.unwrap();
+    // Migrating twice is a no-op.
+    store.migrate().await.unwrap();
+    store
+}
+
+/// The URL of a fresh, empty database on the test PostgreSQL server.
+pub async fn fresh_postgres_url() -> String {
     use sqlx::Connection;
     let base = pg_url();
     let name = format!("clerk_test_{}", rand::random::<u32>());
@@ -29,14 +38,10 @@ pub async fn postgres_store() -> Store {
         .await
         .unwrap();
     let (prefix, _) = base.rsplit_once('/').unwrap();
-    let store = Store::open(&format!("{prefix}/{name}")).await.unwrap();
-    store.migrate().await.unwrap();
-    // Migrating twice is a no-op.
-    store.migrate().await.unwrap();
-    store
+    format!("{prefix}/{name}")
 }
 
-fn now() -> chrono::DateTime<Utc> {
+pub fn now() -> chrono::DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 25, 9, 0, 0).unwrap()
 }
 
@@ -52,7 +57,7 @@ fn incoming<'a>(uid: u32, message_id: &str, raw: &'a [u8]) -> IncomingMessage<'a
     }
 }
 
-fn mail(key: &str) -> OutgoingMail {
+pub fn mail(key: &str) -> OutgoingMail {
     OutgoingMail {
         dedupe_key: key.into(),
         kind: "receipt".into(),

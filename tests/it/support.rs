@@ -93,47 +93,16 @@ impl Daemon {
         env: &[(&str, &str)],
     ) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
-        let pw = dir.path().join("password");
-        std::fs::write(&pw, format!("{}\n", clerk.password)).unwrap();
         let config = format!(
-            r#"
-[store]
-url = "sqlite:{db}"
-
-{extra_config}
-
-[[mailbox]]
-name = "main"
-address = "{addr}"
-display_name = "Clerk"
-
-[mailbox.imap]
-host = "localhost"
-port = {imap}
-security = "starttls"
-username = "{addr}"
-password_file = "{pw}"
-ca_file = "{ca}"
-idle_secs = 120
-poll_secs = 600
-command_timeout_secs = 20
-
-[mailbox.smtp]
-host = "localhost"
-port = {sub}
-security = "starttls"
-username = "{addr}"
-password_file = "{pw}"
-ca_file = "{ca}"
-timeout_secs = 20
-"#,
+            "\n[store]\nurl = \"sqlite:{db}\"\n\n{extra_config}\n\n{mailbox}",
             db = dir.path().join("clerk.db").display(),
-            addr = clerk.address,
-            imap = stack.imap_port,
-            sub = stack.submission_port,
-            pw = pw.display(),
-            ca = stack.ca.display(),
+            mailbox = mailbox_config(stack, clerk, "main", dir.path()),
         );
+        Daemon::start_config(dir, &config, env)
+    }
+
+    /// Starts the daemon on a whole configuration written into `dir`.
+    pub fn start_config(dir: tempfile::TempDir, config: &str, env: &[(&str, &str)]) -> Daemon {
         let config_path = dir.path().join("clerk.toml");
         std::fs::write(&config_path, config).unwrap();
         let mut daemon = Daemon {
@@ -147,6 +116,14 @@ timeout_secs = 20
         };
         daemon.restart();
         daemon
+    }
+
+    /// Kills the daemon with SIGKILL, as a crash would, and waits for it to be gone.
+    pub fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 
     /// Sets an environment variable for the next (re)start, e.g. a later CLERK_NOW.
@@ -253,6 +230,49 @@ impl Drop for Daemon {
             let _ = child.wait();
         }
     }
+}
+
+/// A `[[mailbox]]` section named `name` for `account` (IMAP STARTTLS and SMTP submission with
+/// AUTH, both checked against the test CA); its password file goes into `dir`.
+pub fn mailbox_config(stack: &MailStack, account: &Account, name: &str, dir: &Path) -> String {
+    let pw = match name {
+        "main" => dir.join("password"),
+        _ => dir.join(format!("password-{name}")),
+    };
+    std::fs::write(&pw, format!("{}\n", account.password)).unwrap();
+    format!(
+        r#"
+[[mailbox]]
+name = "{name}"
+address = "{addr}"
+display_name = "Clerk"
+
+[mailbox.imap]
+host = "localhost"
+port = {imap}
+security = "starttls"
+username = "{addr}"
+password_file = "{pw}"
+ca_file = "{ca}"
+idle_secs = 120
+poll_secs = 600
+command_timeout_secs = 20
+
+[mailbox.smtp]
+host = "localhost"
+port = {sub}
+security = "starttls"
+username = "{addr}"
+password_file = "{pw}"
+ca_file = "{ca}"
+timeout_secs = 20
+"#,
+        addr = account.address,
+        imap = stack.imap_port,
+        sub = stack.submission_port,
+        pw = pw.display(),
+        ca = stack.ca.display(),
+    )
 }
 
 /// Sends a raw message through the stack's SMTP port (no auth: it accepts local domains).

@@ -4,6 +4,7 @@
 # LMTP, nothing relayed off the machine), from Debian's packages, in a private state directory.
 #
 #   scripts/mailstack.sh up            install when missing, start (idempotent), create test users
+#   scripts/mailstack.sh up-dovecot    the same for Dovecot alone (a private IMAP server for a test)
 #   scripts/mailstack.sh down          stop everything by its own pid files (idempotent)
 #   scripts/mailstack.sh reset         down, then delete the state directory
 #   scripts/mailstack.sh adduser ADDRESS PASSWORD
@@ -11,13 +12,20 @@
 #   scripts/mailstack.sh status
 #
 # Ports (127.0.0.1): IMAP 14143 (STARTTLS), IMAPS 14993, SMTP 14025, submission 14587, LMTP 14024.
+# The environment may move it all: CLERK_STACK_DIR (state directory, default target/mailstack) and
+# CLERK_STACK_PORT_BASE (default 14000; every port above is that base plus its last three digits),
+# so a test that restarts or cuts off its server runs a private instance beside the shared one.
 # Test users: clerk@example.test / clerk-test-pw; secretary@example.test, alice@example.org,
 # bob@example.org, carol@example.org / test-pw. Domains example.test and example.org are local.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 state=${CLERK_STACK_DIR:-$repo/target/mailstack}
-IMAP_PORT=14143 IMAPS_PORT=14993 SMTP_PORT=14025 SUBMISSION_PORT=14587 LMTP_PORT=14024 AUTH_PORT=14012
+base=${CLERK_STACK_PORT_BASE:-14000}
+[[ $base =~ ^[0-9]+$ ]] && [ "$base" -ge 1024 ] && [ "$base" -le 64000 ] \
+  || { echo "mailstack: CLERK_STACK_PORT_BASE must be a number from 1024 to 64000" >&2; exit 2; }
+IMAP_PORT=$((base + 143)) IMAPS_PORT=$((base + 993)) SMTP_PORT=$((base + 25))
+SUBMISSION_PORT=$((base + 587)) LMTP_PORT=$((base + 24)) AUTH_PORT=$((base + 12))
 MAIL_USER=clerkmail
 
 die() { echo "mailstack: $*" >&2; exit 1; }
@@ -247,6 +255,7 @@ export CLERK_TEST_IMAP_PORT=$IMAP_PORT
 export CLERK_TEST_IMAPS_PORT=$IMAPS_PORT
 export CLERK_TEST_SMTP_PORT=$SMTP_PORT
 export CLERK_TEST_SUBMISSION_PORT=$SUBMISSION_PORT
+export CLERK_TEST_LMTP_PORT=$LMTP_PORT
 export CLERK_TEST_CA=$state/ca.pem
 ENV
 }
@@ -254,7 +263,8 @@ ENV
 dovecot_running() { [ -f "$state/dovecot/run/master.pid" ] && kill -0 "$(cat "$state/dovecot/run/master.pid")" 2>/dev/null; }
 postfix_running() { postfix -c "$state/postfix/etc" status >/dev/null 2>&1; }
 
-up() {
+# What both servers need: packages, the mail user, the state directory, certificates.
+prepare() {
   need_root
   install_packages
   ensure_mail_user
@@ -262,16 +272,16 @@ up() {
   chmod 755 "$state"
   make_certs
   write_dovecot_conf
+}
+
+up() {
+  prepare
   write_postfix_conf
   add_user clerk@example.test clerk-test-pw
   for u in secretary@example.test alice@example.org bob@example.org carol@example.org; do
     add_user "$u" test-pw
   done
-  if dovecot_running; then
-    echo "mailstack: dovecot already running"
-  else
-    dovecot -c "$state/dovecot/dovecot.conf" || { tail -n 20 "$state/dovecot.log" >&2; die "dovecot did not start"; }
-  fi
+  start_dovecot
   if postfix_running; then
     echo "mailstack: postfix already running"
   else
@@ -285,20 +295,42 @@ up() {
   echo "mailstack: up in $state (IMAP $IMAP_PORT, SMTP $SMTP_PORT, submission $SUBMISSION_PORT)"
 }
 
+start_dovecot() {
+  if dovecot_running; then
+    echo "mailstack: dovecot already running"
+  else
+    dovecot -c "$state/dovecot/dovecot.conf" || { tail -n 20 "$state/dovecot.log" >&2; die "dovecot did not start"; }
+  fi
+}
+
+# Dovecot alone, with no test users: the caller adds its own.
+up_dovecot() {
+  prepare
+  start_dovecot
+  wait_ports "$IMAP_PORT" "$LMTP_PORT"
+  env_lines > "$state/env"
+  echo "mailstack: dovecot up in $state (IMAP $IMAP_PORT, LMTP $LMTP_PORT)"
+}
+
 down() {
   if [ -d "$state/postfix/etc" ] && postfix_running; then
     postfix -c "$state/postfix/etc" stop >/dev/null 2>&1 || true
   fi
   if dovecot_running; then
-    local pid; pid=$(cat "$state/dovecot/run/master.pid")
+    local pid sessions; pid=$(cat "$state/dovecot/run/master.pid")
+    # Logged-in IMAP sessions outlive the master; end them too, as a service manager would.
+    sessions=$(pgrep -P "$pid" || true)
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # shellcheck disable=SC2086
+    [ -z "$sessions" ] || kill $sessions 2>/dev/null || true
   fi
   echo "mailstack: down"
 }
 
 case ${1:-} in
   up) up ;;
+  up-dovecot) up_dovecot ;;
   down) down ;;
   reset) down; rm -rf "$state"; echo "mailstack: state removed" ;;
   adduser) [ $# -eq 3 ] || die "usage: $0 adduser ADDRESS PASSWORD"; mkdir -p "$state"; add_user "$2" "$3" ;;
@@ -306,5 +338,5 @@ case ${1:-} in
   status)
     dovecot_running && echo "dovecot: running" || echo "dovecot: stopped"
     postfix_running && echo "postfix: running" || echo "postfix: stopped" ;;
-  *) echo "usage: $0 up|down|reset|adduser ADDRESS PASSWORD|env|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|up-dovecot|down|reset|adduser ADDRESS PASSWORD|env|status" >&2; exit 2 ;;
 esac

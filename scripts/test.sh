@@ -12,6 +12,9 @@ cargo clippy --all-targets --locked -- -D warnings
 # systemd-analyze checks the unit (tests/it/service.rs); it works without systemd running.
 command -v systemd-analyze >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
   -o DPkg::Lock::Timeout=300 --no-install-recommends systemd >/dev/null
+# nft cuts a private Dovecot's IMAP port off silently in the live-watch fault test (as root).
+command -v nft >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+  -o DPkg::Lock::Timeout=300 --no-install-recommends nftables >/dev/null
 
 # Debian's Python Prometheus client parses /metrics independently (tests/it/monitoring.rs).
 /usr/bin/python3 -c 'import prometheus_client.openmetrics.parser' 2>/dev/null || \

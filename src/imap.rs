@@ -102,9 +102,10 @@ async fn tls_handshake(config: &ImapConfig, tcp: TcpStream) -> Result<ImapStream
             config.host
         )
     })?;
-    let stream = connector
-        .connect(name, tcp)
+    // A server that stops answering mid-handshake must not hang the watcher either.
+    let stream = tokio::time::timeout(config.command_timeout(), connector.connect(name, tcp))
         .await
+        .map_err(|_| anyhow::anyhow!("TLS handshake with {} timed out", config.host))?
         .with_context(|| format!("TLS handshake with {} failed", config.host))?;
     Ok(ImapStream::Tls(Box::new(stream)))
 }

@@ -49,7 +49,7 @@ pub async fn inbox_loop(
             Ok(()) => return,
             Err(err) => {
                 let message = format!("{err:#}");
-                tracing::warn!(mailbox = %mailbox, error = %message, retry_in = ?backoff, "IMAP connection lost");
+                tracing::warn!(mailbox = %mailbox, error = %message, retry_in_secs = backoff.as_secs(), "IMAP connection lost");
                 crate::metrics::metrics().imap_reconnect(&mailbox);
                 let _ = intake
                     .store
@@ -60,9 +60,11 @@ pub async fn inbox_loop(
         if started.elapsed() > Duration::from_secs(60) {
             backoff = Duration::from_secs(1);
         }
+        // ±20 %, so that replicas cut off together do not all come back in the same second.
+        let wait = backoff.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.8..=1.2));
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(backoff) => {}
+            _ = tokio::time::sleep(wait) => {}
         }
         backoff = (backoff * 2).min(Duration::from_secs(300));
     }

@@ -8,6 +8,9 @@
 //! Every replica drains every mailbox's outbox. A row is claimed for this replica before it is
 //! sent (`Store::claim_outgoing`, a transaction that commits before any network I/O), and a send
 //! is cut off before its claim runs out, so no other replica sends it meanwhile.
+//!
+//! For tests only, `CLERK_TEST_RETRY_BASE_SECS` replaces the 5-minute first wait (the cap stays
+//! twelve times the first wait), so a fault test sees several retries within seconds.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,14 +68,32 @@ pub fn transport(config: &MailboxConfig) -> Result<AsyncSmtpTransport<Tokio1Exec
     Ok(builder.build())
 }
 
+/// The first wait after a temporary failure, in seconds: 300, unless a test shortens it.
+fn retry_base_secs() -> i64 {
+    static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *BASE.get_or_init(|| {
+        std::env::var("CLERK_TEST_RETRY_BASE_SECS")
+            .ok()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|secs| *secs > 0)
+            .unwrap_or(300)
+    })
+}
+
 /// The wait before attempt number `attempts + 1`: 5 minutes doubling to an hour, ±20 % jitter
 /// so that a queue that failed together does not retry together.
 pub fn retry_delay(attempts: i64, jitter: f64) -> chrono::Duration {
-    let base = 300i64
+    retry_delay_from(retry_base_secs(), attempts, jitter)
+}
+
+/// [`retry_delay`] with the first wait given: `base` doubling to twelve times `base`, jittered,
+/// never below a fifth of `base`.
+fn retry_delay_from(base: i64, attempts: i64, jitter: f64) -> chrono::Duration {
+    let plain = base
         .saturating_mul(1i64 << attempts.clamp(0, 4))
-        .min(3600);
-    let jittered = (base as f64 * (1.0 + 0.2 * jitter.clamp(-1.0, 1.0))) as i64;
-    chrono::Duration::seconds(jittered.max(60))
+        .min(base.saturating_mul(12));
+    let jittered = (plain as f64 * (1.0 + 0.2 * jitter.clamp(-1.0, 1.0))).round() as i64;
+    chrono::Duration::seconds(jittered.max(base / 5).max(1))
 }
 
 /// How long an idle outbox loop waits before looking again: mail queued by another replica
@@ -171,52 +192,56 @@ async fn drain_once(
         else {
             return Ok(());
         };
-        {
-            let outcome = match tokio::time::timeout(send_limit, send_one(transport, &mail)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Outcome::Retry(format!(
-                    "the send took longer than {} s and was cut off before its claim ran out",
-                    send_limit.as_secs()
-                )),
-            };
-            let now = clock.now();
-            match outcome {
-                Outcome::Sent => {
-                    tracing::info!(mailbox = %mailbox.name, message_id = %mail.message_id, to = %mail.recipients.join(","), "sent");
-                    crate::faults::point("after-send");
-                    store.mark_sent(mail.id, now).await?;
-                    crate::metrics::metrics().mail_sent(&mailbox.name);
-                }
-                Outcome::Retry(error) if now - mail.created_at < GIVE_UP_AFTER => {
-                    let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
-                    let next = now + retry_delay(mail.attempts, jitter);
-                    tracing::warn!(mailbox = %mailbox.name, message_id = %mail.message_id, %error, next_attempt = %next, "temporary failure, will retry");
-                    store.mark_retry(mail.id, next, &error).await?;
-                    crate::metrics::metrics().mail_retried(&mailbox.name);
-                }
-                Outcome::Retry(error) | Outcome::Failed(error) => {
-                    tracing::error!(mailbox = %mailbox.name, message_id = %mail.message_id, %error, "giving up on a mail");
-                    store.mark_failed(mail.id, &error).await?;
-                    crate::metrics::metrics().mail_failed(&mailbox.name);
-                    store
-                        .record_event(
-                            "error",
-                            Some(&mailbox.name),
-                            &format!(
-                                "mail {} to {} failed: {error}",
-                                mail.message_id,
-                                mail.recipients.join(",")
-                            ),
-                            now,
-                        )
-                        .await?;
-                }
+        // Within twice the SMTP timeout, and before the claim runs out.
+        let outcome = send_one(transport, &mail, send_limit.min(whole_send_limit(mailbox))).await;
+        let now = clock.now();
+        match outcome {
+            Outcome::Sent => {
+                tracing::info!(mailbox = %mailbox.name, message_id = %mail.message_id, to = %mail.recipients.join(","), "sent");
+                crate::faults::point("after-send");
+                store.mark_sent(mail.id, now).await?;
+                crate::metrics::metrics().mail_sent(&mailbox.name);
+            }
+            Outcome::Retry(error) if now - mail.created_at < GIVE_UP_AFTER => {
+                let jitter = rand::thread_rng().gen_range(-1.0..=1.0);
+                let delay = retry_delay(mail.attempts, jitter);
+                let next = now + delay;
+                tracing::warn!(mailbox = %mailbox.name, message_id = %mail.message_id, %error, attempts = mail.attempts + 1, retry_in_secs = delay.num_seconds(), next_attempt = %next, "temporary failure, will retry");
+                store.mark_retry(mail.id, next, &error).await?;
+                crate::metrics::metrics().mail_retried(&mailbox.name);
+            }
+            Outcome::Retry(error) | Outcome::Failed(error) => {
+                tracing::error!(mailbox = %mailbox.name, message_id = %mail.message_id, %error, "giving up on a mail");
+                store.mark_failed(mail.id, &error).await?;
+                crate::metrics::metrics().mail_failed(&mailbox.name);
+                store
+                    .record_event(
+                        "error",
+                        Some(&mailbox.name),
+                        &format!(
+                            "mail {} to {} failed: {error}",
+                            mail.message_id,
+                            mail.recipients.join(",")
+                        ),
+                        now,
+                    )
+                    .await?;
             }
         }
     }
 }
 
-async fn send_one(transport: &AsyncSmtpTransport<Tokio1Executor>, mail: &QueuedMail) -> Outcome {
+/// How long one whole send may take. lettre's own timeout bounds only the TCP connect, so a
+/// server that stops answering mid-transaction would otherwise hold the queue for ever.
+fn whole_send_limit(mailbox: &MailboxConfig) -> Duration {
+    Duration::from_secs(mailbox.smtp.timeout_secs.saturating_mul(2))
+}
+
+async fn send_one(
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    mail: &QueuedMail,
+    limit: Duration,
+) -> Outcome {
     let from: Address = match mail.envelope_from.parse() {
         Ok(a) => a,
         Err(e) => return Outcome::Failed(format!("bad envelope sender: {e}")),
@@ -229,10 +254,13 @@ async fn send_one(transport: &AsyncSmtpTransport<Tokio1Executor>, mail: &QueuedM
         Ok(e) => e,
         Err(e) => return Outcome::Failed(format!("bad recipients: {e}")),
     };
-    match transport.send_raw(&envelope, &mail.raw).await {
-        Ok(_) => Outcome::Sent,
-        Err(err) if err.is_permanent() => Outcome::Failed(err.to_string()),
-        Err(err) => Outcome::Retry(err.to_string()),
+    match tokio::time::timeout(limit, transport.send_raw(&envelope, &mail.raw)).await {
+        Ok(Ok(_)) => Outcome::Sent,
+        Ok(Err(err)) if err.is_permanent() => Outcome::Failed(err.to_string()),
+        Ok(Err(err)) => Outcome::Retry(err.to_string()),
+        // Possibly delivered; a retry sends the same bytes, so at worst a copy with the same
+        // Message-ID, which mail clients show once.
+        Err(_) => Outcome::Retry(format!("the SMTP exchange took longer than {limit:?}")),
     }
 }
 
@@ -242,13 +270,32 @@ mod tests {
 
     #[test]
     fn retry_delay_doubles_from_five_minutes_to_an_hour() {
-        assert_eq!(retry_delay(0, 0.0).num_seconds(), 300);
-        assert_eq!(retry_delay(1, 0.0).num_seconds(), 600);
-        assert_eq!(retry_delay(2, 0.0).num_seconds(), 1200);
-        assert_eq!(retry_delay(3, 0.0).num_seconds(), 2400);
-        assert_eq!(retry_delay(4, 0.0).num_seconds(), 3600);
-        assert_eq!(retry_delay(40, 0.0).num_seconds(), 3600);
-        assert_eq!(retry_delay(0, 1.0).num_seconds(), 360);
-        assert_eq!(retry_delay(0, -1.0).num_seconds(), 240);
+        assert_eq!(retry_delay_from(300, 0, 0.0).num_seconds(), 300);
+        assert_eq!(retry_delay_from(300, 1, 0.0).num_seconds(), 600);
+        assert_eq!(retry_delay_from(300, 2, 0.0).num_seconds(), 1200);
+        assert_eq!(retry_delay_from(300, 3, 0.0).num_seconds(), 2400);
+        assert_eq!(retry_delay_from(300, 4, 0.0).num_seconds(), 3600);
+        assert_eq!(retry_delay_from(300, 40, 0.0).num_seconds(), 3600);
+        assert_eq!(retry_delay_from(300, 0, 1.0).num_seconds(), 360);
+        assert_eq!(retry_delay_from(300, 0, -1.0).num_seconds(), 240);
+    }
+
+    #[test]
+    fn jitter_spreads_a_queue_that_failed_together() {
+        let delays: std::collections::BTreeSet<i64> = (0..50)
+            .map(|_| {
+                retry_delay_from(300, 1, rand::thread_rng().gen_range(-1.0..=1.0)).num_seconds()
+            })
+            .collect();
+        assert!(delays.len() > 5, "{delays:?}");
+        assert!(delays.iter().all(|d| (480..=720).contains(d)), "{delays:?}");
+    }
+
+    #[test]
+    fn a_shortened_base_keeps_the_shape() {
+        assert_eq!(retry_delay_from(2, 0, 0.0).num_seconds(), 2);
+        assert_eq!(retry_delay_from(2, 3, 0.0).num_seconds(), 16);
+        assert_eq!(retry_delay_from(2, 9, 0.0).num_seconds(), 24);
+        assert_eq!(retry_delay_from(1, 0, -1.0).num_seconds(), 1);
     }
 }

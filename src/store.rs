@@ -106,6 +106,17 @@ pub struct QueuedMail {
     pub created_at: DateTime<Utc>,
 }
 
+/// An outbox row as `clerk status` and the fault tests audit it.
+#[derive(Debug, Clone)]
+pub struct OutboxAttempt {
+    pub message_id: String,
+    /// pending | sent | failed
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub raw: Vec<u8>,
+}
+
 /// A document found in a message and what was understood of it.
 #[derive(Debug, Clone)]
 pub struct NewDocument {
@@ -814,6 +825,33 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.get(0))
+    }
+
+    /// Every stored message as (Message-ID, state), oldest first (tests and audits).
+    pub async fn message_states(&self) -> Result<Vec<(Option<String>, String)>> {
+        let rows = sqlx::query("SELECT message_id, state FROM raw_messages ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Every outbox row with its attempts and bytes, oldest first (tests and audits).
+    pub async fn outbox_attempts(&self) -> Result<Vec<OutboxAttempt>> {
+        let rows = sqlx::query(
+            "SELECT message_id, state, attempts, last_error, raw FROM outbox ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| OutboxAttempt {
+                message_id: r.get(0),
+                state: r.get(1),
+                attempts: r.get(2),
+                last_error: r.get(3),
+                raw: r.get(4),
+            })
+            .collect())
     }
 
     /// All outbox rows as (kind, recipients, message_id, state), oldest first (tests and audits).

@@ -1,7 +1,13 @@
 //! Faults on the real mail stack: a crash (abort, as kill -9 leaves things) at each failure
 //! point between fetch, store, processing, move and send loses and doubles nothing; a
 //! UIDVALIDITY change while mail waits is recovered by Message-ID, with a warning, without loss
-//! or replay.
+//! or replay. The submodules hold the longer runs: a burst of mail under random kills
+//! (`kill_burst`), a live watch through server faults (`live_watch`), and outgoing mail through
+//! a misbehaving SMTP server (`outgoing`).
+
+mod kill_burst;
+mod live_watch;
+mod outgoing;
 
 use crate::e2e::{agenda_mail, is_reply_to};
 use crate::support::*;

@@ -92,11 +92,30 @@ impl Daemon {
         extra_config: &str,
         env: &[(&str, &str)],
     ) -> Daemon {
+        Daemon::start_custom(
+            clerk,
+            &imap_section(stack, clerk, 120, 20),
+            &submission_section(stack, clerk),
+            extra_config,
+            env,
+        )
+    }
+
+    /// Starts the daemon with the given `[mailbox.imap]` and `[mailbox.smtp]` sections (see
+    /// [`imap_section`], [`submission_section`]); `{password_file}` in them names a file holding
+    /// the account's password.
+    pub fn start_custom(
+        clerk: &Account,
+        imap: &str,
+        smtp: &str,
+        extra_config: &str,
+        env: &[(&str, &str)],
+    ) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
             "\n[store]\nurl = \"sqlite:{db}\"\n\n{extra_config}\n\n{mailbox}",
             db = dir.path().join("clerk.db").display(),
-            mailbox = mailbox_config(stack, clerk, "main", dir.path()),
+            mailbox = custom_mailbox(clerk, "main", imap, smtp, dir.path()),
         );
         Daemon::start_config(dir, &config, env)
     }
@@ -179,6 +198,14 @@ impl Daemon {
         self.child = Some(child);
     }
 
+    /// Kills the daemon with SIGKILL (no chance to finish anything) and reaps it.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
@@ -235,43 +262,56 @@ impl Drop for Daemon {
 /// A `[[mailbox]]` section named `name` for `account` (IMAP STARTTLS and SMTP submission with
 /// AUTH, both checked against the test CA); its password file goes into `dir`.
 pub fn mailbox_config(stack: &MailStack, account: &Account, name: &str, dir: &Path) -> String {
+    custom_mailbox(
+        account,
+        name,
+        &imap_section(stack, account, 120, 20),
+        &submission_section(stack, account),
+        dir,
+    )
+}
+
+/// A `[[mailbox]]` section with the given `[mailbox.imap]` and `[mailbox.smtp]` keys;
+/// `{password_file}` in them names a file in `dir` holding the account's password.
+pub fn custom_mailbox(account: &Account, name: &str, imap: &str, smtp: &str, dir: &Path) -> String {
     let pw = match name {
         "main" => dir.join("password"),
         _ => dir.join(format!("password-{name}")),
     };
     std::fs::write(&pw, format!("{}\n", account.password)).unwrap();
     format!(
-        r#"
-[[mailbox]]
-name = "{name}"
-address = "{addr}"
-display_name = "Clerk"
-
-[mailbox.imap]
-host = "localhost"
-port = {imap}
-security = "starttls"
-username = "{addr}"
-password_file = "{pw}"
-ca_file = "{ca}"
-idle_secs = 120
-poll_secs = 600
-command_timeout_secs = 20
-
-[mailbox.smtp]
-host = "localhost"
-port = {sub}
-security = "starttls"
-username = "{addr}"
-password_file = "{pw}"
-ca_file = "{ca}"
-timeout_secs = 20
-"#,
+        "\n[[mailbox]]\nname = \"{name}\"\naddress = \"{addr}\"\ndisplay_name = \"Clerk\"\n\n\
+         [mailbox.imap]\n{imap}\n[mailbox.smtp]\n{smtp}",
         addr = account.address,
-        imap = stack.imap_port,
-        sub = stack.submission_port,
-        pw = pw.display(),
-        ca = stack.ca.display(),
+    )
+    .replace("{password_file}", &pw.display().to_string())
+}
+
+/// The `[mailbox.imap]` keys for `account` on `stack` (STARTTLS checked against its CA).
+pub fn imap_section(
+    stack: &MailStack,
+    account: &Account,
+    idle_secs: u64,
+    timeout_secs: u64,
+) -> String {
+    format!(
+        "host = \"localhost\"\nport = {}\nsecurity = \"starttls\"\nusername = \"{}\"\n\
+         password_file = \"{{password_file}}\"\nca_file = \"{}\"\nidle_secs = {idle_secs}\n\
+         poll_secs = 600\ncommand_timeout_secs = {timeout_secs}\n",
+        stack.imap_port,
+        account.address,
+        stack.ca.display()
+    )
+}
+
+/// The `[mailbox.smtp]` keys for sending as `account` through the stack's submission port.
+pub fn submission_section(stack: &MailStack, account: &Account) -> String {
+    format!(
+        "host = \"localhost\"\nport = {}\nsecurity = \"starttls\"\nusername = \"{}\"\n\
+         password_file = \"{{password_file}}\"\nca_file = \"{}\"\ntimeout_secs = 20\n",
+        stack.submission_port,
+        account.address,
+        stack.ca.display()
     )
 }
 
@@ -307,13 +347,8 @@ pub fn imap_config(
 
 /// Every message in `folder` of `account`, as raw bytes, in UID order.
 pub async fn fetch_all(stack: &MailStack, account: &Account, folder: &str) -> Vec<Vec<u8>> {
-    let dir = tempfile::tempdir().unwrap();
-    let pw = dir.path().join("pw");
-    std::fs::write(&pw, &account.password).unwrap();
-    let mut session = clerk::imap::connect(&imap_config(stack, account, &pw))
-        .await
-        .expect("IMAP login");
-    if session.select(folder).await.is_err() {
+    let (mut session, exists) = open_folder(stack, account, folder).await;
+    if exists.is_none() {
         let _ = session.logout().await;
         return Vec::new();
     }
@@ -345,12 +380,7 @@ pub async fn fetch_all(stack: &MailStack, account: &Account, folder: &str) -> Ve
 
 /// Appends a raw message to a folder, as another client (or a re-delivery) would.
 pub async fn append(stack: &MailStack, account: &Account, folder: &str, raw: &[u8]) {
-    let dir = tempfile::tempdir().unwrap();
-    let pw = dir.path().join("pw");
-    std::fs::write(&pw, &account.password).unwrap();
-    let mut session = clerk::imap::connect(&imap_config(stack, account, &pw))
-        .await
-        .expect("IMAP login");
+    let mut session = login(stack, account).await;
     session
         .append(folder, None, None, raw)
         .await
@@ -396,4 +426,66 @@ pub fn header(raw: &[u8], name: &str) -> Option<String> {
 pub fn body_text(raw: &[u8]) -> String {
     let msg = mail_parser::MessageParser::default().parse(raw).unwrap();
     msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default()
+}
+
+/// Logs `account` in to the stack's IMAP server.
+async fn login(stack: &MailStack, account: &Account) -> clerk::imap::ImapSession {
+    let dir = tempfile::tempdir().unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, &account.password).unwrap();
+    clerk::imap::connect(&imap_config(stack, account, &pw))
+        .await
+        .expect("IMAP login")
+}
+
+/// Logs `account` in to the stack's IMAP server and selects `folder`; its message count, or
+/// None when the folder does not exist.
+async fn open_folder(
+    stack: &MailStack,
+    account: &Account,
+    folder: &str,
+) -> (clerk::imap::ImapSession, Option<u32>) {
+    let mut session = login(stack, account).await;
+    let exists = session.select(folder).await.ok().map(|m| m.exists);
+    (session, exists)
+}
+
+/// The Message-ID and In-Reply-To of every message in `folder`, in one FETCH (cheap to poll even
+/// for hundreds of messages).
+pub async fn fetch_reply_ids(
+    stack: &MailStack,
+    account: &Account,
+    folder: &str,
+) -> Vec<(Option<String>, Option<String>)> {
+    let (mut session, exists) = open_folder(stack, account, folder).await;
+    let mut out = Vec::new();
+    if exists.unwrap_or(0) > 0 {
+        let fetches: Vec<_> = session
+            .fetch("1:*", "BODY.PEEK[HEADER]")
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        for f in fetches {
+            let raw = f.header().unwrap_or_default();
+            out.push((header(raw, "Message-ID"), header(raw, "In-Reply-To")));
+        }
+    }
+    let _ = session.logout().await;
+    out
+}
+
+/// How many messages `folder` holds (0 when it does not exist).
+pub async fn count_messages(stack: &MailStack, account: &Account, folder: &str) -> u32 {
+    let (mut session, exists) = open_folder(stack, account, folder).await;
+    let _ = session.logout().await;
+    exists.unwrap_or(0)
+}
+
+/// The last `lines` lines of the daemon's log, for failure messages.
+pub fn log_tail(daemon: &Daemon, lines: usize) -> String {
+    let log = daemon.log();
+    let all: Vec<&str> = log.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }

@@ -17,6 +17,7 @@
 # so a test that restarts or cuts off its server runs a private instance beside the shared one.
 # Test users: clerk@example.test / clerk-test-pw; secretary@example.test, alice@example.org,
 # bob@example.org, carol@example.org / test-pw. Domains example.test and example.org are local.
+# Postfix refuses RCPT TO:<refused@example.org> with 550 (a recipient refused for good).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -163,6 +164,8 @@ relayhost =
 default_transport = error:this test mail stack delivers nothing off the machine
 relay_transport = error:this test mail stack delivers nothing off the machine
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+# One address every receiving server refuses for good, as a mistyped or closed one would be.
+smtpd_recipient_restrictions = check_recipient_access inline:{ { refused@example.org = 550 5.1.1 refused@example.org: mailbox closed } }
 smtpd_tls_cert_file = $state/tls/server.pem
 smtpd_tls_key_file = $state/tls/server.key
 smtpd_tls_security_level = may
@@ -283,7 +286,8 @@ up() {
   done
   start_dovecot
   if postfix_running; then
-    echo "mailstack: postfix already running"
+    postfix -c "$state/postfix/etc" reload >/dev/null 2>&1 || true
+    echo "mailstack: postfix already running (configuration reloaded)"
   else
     # Postfix prints its reasons only to a terminal (there is no syslog here), hence script(1).
     postfix -c "$state/postfix/etc" start >/dev/null 2>&1 \

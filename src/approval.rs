@@ -295,7 +295,8 @@ pub async fn on_minutes(
             date: ctx.now,
             attachments: attachment.iter().cloned().collect(),
         }
-        .render()?;
+        .render()?
+        .telling_on_failure(secretary.as_deref(), series.language == "en");
         store::enqueue(tx, &mail, ctx.now).await?;
     }
     Ok(Some(Note::Requested {
@@ -565,7 +566,8 @@ async fn completed(
             date: ctx.now,
             attachments: attachment.iter().cloned().collect(),
         }
-        .render()?;
+        .render()?
+        .telling_on_failure(state.secretary_address.as_deref(), series.language == "en");
         store::enqueue(tx, &mail, ctx.now).await?;
     }
     Ok(())
@@ -658,7 +660,11 @@ pub async fn run_due(ctx: &scheduler::Context<'_>) -> Result<Vec<Done>> {
                         date: ctx.now,
                         attachments: Vec::new(),
                     }
-                    .render()?,
+                    .render()?
+                    .telling_on_failure(
+                        state.secretary_address.as_deref(),
+                        series.language == "en",
+                    ),
                 );
             }
         }

@@ -143,6 +143,8 @@ pub struct Context<'a> {
     pub attachment: Option<Attachment>,
     /// Where the meeting was announced, for the mail's text.
     pub announced_in: Option<String>,
+    /// Who sent the document, told should an invitation be refused for good.
+    pub secretary: Option<String>,
 }
 
 /// Sends what the meeting's current state calls for: a request, an update, a cancellation, or
@@ -391,7 +393,8 @@ async fn queue(
             attachment: letter.attachment.clone(),
             date: ctx.now,
         }
-        .render()?;
+        .render()?
+        .telling_on_failure(ctx.secretary.as_deref(), series.language == "en");
         if store::enqueue(tx, &mail, ctx.now).await? {
             queued += 1;
         }

@@ -37,6 +37,7 @@ pub mod daemon;
 pub mod directory;
 pub mod document;
 pub mod extract;
+pub mod failure_notice;
 pub mod faults;
 pub mod fuzzing;
 pub mod http;

@@ -3,7 +3,8 @@
 //! Rows are rendered by whoever caused them (see [`crate::outgoing`]); this loop only sends the
 //! stored bytes. Outcomes: sent; retry later (4xx, connection trouble), backing off from 5
 //! minutes doubling to an hour with jitter, for up to 5 days as Postfix does; failed (5xx, or too
-//! old), logged and counted for `clerk status`.
+//! old), logged and counted for `clerk status`, and the secretary the mail was sent for is told
+//! ([`crate::failure_notice`]).
 //!
 //! Every replica drains every mailbox's outbox. A row is claimed for this replica before it is
 //! sent (`Store::claim_outgoing`, a transaction that commits before any network I/O), and a send
@@ -212,7 +213,19 @@ async fn drain_once(
             }
             Outcome::Retry(error) | Outcome::Failed(error) => {
                 tracing::error!(mailbox = %mailbox.name, message_id = %mail.message_id, %error, "giving up on a mail");
-                store.mark_failed(mail.id, &error).await?;
+                let notice = match crate::failure_notice::render(mailbox, &mail, &error, now) {
+                    Ok(notice) => notice,
+                    Err(err) => {
+                        tracing::warn!(mailbox = %mailbox.name, message_id = %mail.message_id, error = %format!("{err:#}"), "cannot write the failure notice");
+                        None
+                    }
+                };
+                if let Some(notice) = &notice {
+                    tracing::info!(mailbox = %mailbox.name, message_id = %mail.message_id, to = %notice.recipients.join(","), "telling the secretary");
+                }
+                store
+                    .mark_failed(mail.id, &error, notice.as_ref(), now)
+                    .await?;
                 crate::metrics::metrics().mail_failed(&mailbox.name);
                 store
                     .record_event(

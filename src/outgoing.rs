@@ -148,6 +148,7 @@ impl TextMail<'_> {
             recipients: self.to.iter().map(|m| m.email.to_string()).collect(),
             message_id,
             raw: message.formatted(),
+            tell_on_failure: None,
         })
     }
 }
@@ -280,6 +281,7 @@ impl InvitationMail<'_> {
             recipients: self.to.iter().map(|m| m.email.to_string()).collect(),
             message_id,
             raw: message.formatted(),
+            tell_on_failure: None,
         })
     }
 }

@@ -425,6 +425,7 @@ pub async fn register(
             now,
             attachment,
             announced_in,
+            secretary: mail.from.as_ref().map(|(_, address)| address.clone()),
         };
         let note = invitations::send_for_meeting(tx, &context, meeting_id).await?;
         registration.invitations.push((series, note));

@@ -92,6 +92,26 @@ pub struct OutgoingMail {
     pub recipients: Vec<String>,
     pub message_id: String,
     pub raw: Vec<u8>,
+    /// Whom to tell should the mail be given up; see [`crate::failure_notice`].
+    pub tell_on_failure: Option<FailureContact>,
+}
+
+/// The person told when a mail sent on their behalf cannot be delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureContact {
+    pub address: String,
+    pub english: bool,
+}
+
+impl OutgoingMail {
+    /// The same mail, naming `address` as the one to tell should it be given up.
+    pub fn telling_on_failure(mut self, address: Option<&str>, english: bool) -> OutgoingMail {
+        self.tell_on_failure = address.map(|address| FailureContact {
+            address: address.to_string(),
+            english,
+        });
+        self
+    }
 }
 
 /// An outbox row ready to be sent.
@@ -104,6 +124,7 @@ pub struct QueuedMail {
     pub raw: Vec<u8>,
     pub attempts: i64,
     pub created_at: DateTime<Utc>,
+    pub tell_on_failure: Option<FailureContact>,
 }
 
 /// An outbox row as `clerk status` and the fault tests audit it.
@@ -569,7 +590,8 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<QueuedMail>> {
         let rows = sqlx::query(
-            "SELECT id, envelope_from, recipients, message_id, raw, attempts, created_at FROM outbox \
+            "SELECT id, envelope_from, recipients, message_id, raw, attempts, created_at, \
+                    tell_on_failure, tell_language FROM outbox \
              WHERE mailbox = $1 AND state = 'pending' AND next_attempt_at_epoch <= $2 \
              ORDER BY next_attempt_at_epoch, id LIMIT $3",
         )
@@ -601,7 +623,8 @@ impl Store {
         };
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
-            "SELECT id, envelope_from, recipients, message_id, raw, attempts, created_at \
+            "SELECT id, envelope_from, recipients, message_id, raw, attempts, created_at, \
+                    tell_on_failure, tell_language \
              FROM outbox WHERE mailbox = $1 AND state = 'pending' \
              AND next_attempt_at_epoch <= $2 AND claim_until_ms < {db_now} \
              ORDER BY next_attempt_at_epoch, id LIMIT 1{lock}"
@@ -703,7 +726,15 @@ impl Store {
         Ok(())
     }
 
-    pub async fn mark_failed(&self, id: i64, error: &str) -> Result<()> {
+    /// Gives a row up; `notice` (telling someone so) is queued in the same transaction, so it
+    /// is queued exactly once however often the give-up is retried.
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        error: &str,
+        notice: Option<&OutgoingMail>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE outbox SET claimed_by = NULL, claim_until_ms = 0, state = 'failed', attempts = attempts + 1, last_error = $1 WHERE id = $2",
@@ -712,6 +743,9 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        if let Some(notice) = notice {
+            enqueue(&mut tx, notice, now).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -883,6 +917,10 @@ fn queued_mail(r: &sqlx::any::AnyRow) -> QueuedMail {
         created_at: DateTime::parse_from_rfc3339(&r.get::<String, _>(6))
             .map(|d| d.with_timezone(&Utc))
             .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        tell_on_failure: r.get::<Option<String>, _>(7).map(|address| FailureContact {
+            address,
+            english: r.get::<Option<String>, _>(8).as_deref() == Some("en"),
+        }),
     }
 }
 
@@ -940,7 +978,8 @@ pub async fn insert_documents(
 pub async fn enqueue(tx: &mut Tx, mail: &OutgoingMail, now: DateTime<Utc>) -> Result<bool> {
     let result = sqlx::query(
         "INSERT INTO outbox (dedupe_key, kind, mailbox, envelope_from, recipients, message_id, raw, \
-         next_attempt_at_epoch, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         next_attempt_at_epoch, created_at, tell_on_failure, tell_language) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (dedupe_key) DO NOTHING",
     )
     .bind(&mail.dedupe_key)
@@ -952,6 +991,12 @@ pub async fn enqueue(tx: &mut Tx, mail: &OutgoingMail, now: DateTime<Utc>) -> Re
     .bind(mail.raw.clone())
     .bind(now.timestamp())
     .bind(ts(now))
+    .bind(mail.tell_on_failure.as_ref().map(|c| c.address.clone()))
+    .bind(
+        mail.tell_on_failure
+            .as_ref()
+            .map(|c| if c.english { "en" } else { "sv" }),
+    )
     .execute(&mut **tx)
     .await?;
     Ok(result.rows_affected() > 0)

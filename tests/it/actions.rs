@@ -84,13 +84,6 @@ fn text_of(raw: &[u8]) -> String {
     body_text(raw).replace("\r\n", "\n")
 }
 
-fn subject(raw: &[u8]) -> String {
-    mail_parser::MessageParser::default()
-        .parse(raw)
-        .and_then(|m| m.subject().map(str::to_string))
-        .unwrap_or_default()
-}
-
 fn reply(from: &str, id: &str, in_reply_to: &str, text: &str) -> Vec<u8> {
     format!(
         "From: {from}\r\nTo: Clerk <clerk@example.test>\r\nSubject: Re: =?utf-8?q?P=C3=A5minnelse?=\r\n\

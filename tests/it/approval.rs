@@ -44,13 +44,6 @@ fn mail_with(
     raw.into_bytes()
 }
 
-fn subject(raw: &[u8]) -> String {
-    mail_parser::MessageParser::default()
-        .parse(raw)
-        .and_then(|m| m.subject().map(str::to_string))
-        .unwrap_or_default()
-}
-
 fn with_subject<'a>(mails: &'a [Vec<u8>], start: &str) -> Vec<&'a Vec<u8>> {
     mails
         .iter()

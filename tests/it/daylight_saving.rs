@@ -11,7 +11,7 @@ use clerk::scheduler::{self, Context};
 
 use crate::people::{SENDER, Setup, mail, setup, store_and_process};
 use crate::store::sqlite_store;
-use crate::support::header;
+use crate::support::{header, subject};
 
 const STOCKHOLM: chrono_tz::Tz = chrono_tz::Europe::Stockholm;
 const DAILY_0230: &str = "0 30 2 * * *";
@@ -122,13 +122,6 @@ fn the_default_schedule_fires_each_weekday_at_0800_across_both_switches() {
             at("2026-10-27T07:00:00Z"), // Tuesday 08:00 CET
         ]
     );
-}
-
-fn subject(raw: &[u8]) -> String {
-    mail_parser::MessageParser::default()
-        .parse(raw)
-        .and_then(|m| m.subject().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// Minutes with one action due on each of four days in a row, all Anna's. With a lead of one

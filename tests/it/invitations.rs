@@ -69,13 +69,6 @@ fn ics_of(raw: &[u8]) -> String {
     parts[0].clone()
 }
 
-fn subject(raw: &[u8]) -> String {
-    mail_parser::MessageParser::default()
-        .parse(raw)
-        .and_then(|m| m.subject().map(str::to_string))
-        .unwrap_or_default()
-}
-
 fn unfolded(ics: &str) -> String {
     ics.replace("\r\n ", "")
 }

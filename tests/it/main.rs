@@ -8,6 +8,7 @@ mod calendar;
 mod daylight_saving;
 mod documents;
 mod e2e;
+mod failure_notice;
 mod faults;
 mod formats;
 mod fuzz_inputs;

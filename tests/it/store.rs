@@ -66,6 +66,7 @@ pub fn mail(key: &str) -> OutgoingMail {
         recipients: vec!["anna@example.org".into(), "bo@example.org".into()],
         message_id: format!("<{key}@example.org>"),
         raw: b"Subject: x\r\n\r\nhej\r\n".to_vec(),
+        tell_on_failure: None,
     }
 }
 
@@ -206,14 +207,31 @@ async fn outbox_dedupes_and_retries(store: &Store) {
     let status = store.outbox_status().await.unwrap();
     assert_eq!((status.pending, status.sent, status.failed), (0, 1, 0));
 
-    store.enqueue_outgoing(&mail("k2"), now()).await.unwrap();
+    // Given up: the row fails and the notice to the one it names is queued with it, once.
+    let told = mail("k2").telling_on_failure(Some("sara@example.org"), true);
+    store.enqueue_outgoing(&told, now()).await.unwrap();
     let due = store.due_outgoing("main", now(), 10).await.unwrap();
-    store
-        .mark_failed(due[0].id, "550 no such user")
-        .await
-        .unwrap();
+    assert_eq!(
+        due[0].tell_on_failure,
+        Some(clerk::store::FailureContact {
+            address: "sara@example.org".into(),
+            english: true
+        })
+    );
+    let mut notice = mail("notice:k2");
+    notice.recipients = vec!["sara@example.org".into()];
+    for _ in 0..2 {
+        store
+            .mark_failed(due[0].id, "550 no such user", Some(&notice), now())
+            .await
+            .unwrap();
+    }
     let status = store.outbox_status().await.unwrap();
-    assert_eq!(status.failed, 1);
+    assert_eq!((status.failed, status.pending), (1, 1));
+    let due = store.due_outgoing("main", now(), 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].recipients, vec!["sara@example.org".to_string()]);
+    assert_eq!(due[0].tell_on_failure, None);
     assert!(
         status
             .failures

@@ -416,6 +416,14 @@ pub async fn wait_for(
     }
 }
 
+/// The decoded Subject of a raw message ("" when it has none).
+pub fn subject(raw: &[u8]) -> String {
+    mail_parser::MessageParser::default()
+        .parse(raw)
+        .and_then(|m| m.subject().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// A header value of a raw message, unfolded.
 pub fn header(raw: &[u8], name: &str) -> Option<String> {
     let msg = mail_parser::MessageParser::default().parse(raw)?;

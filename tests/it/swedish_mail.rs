@@ -7,7 +7,7 @@
 
 use crate::people::{Setup, now, setup, store_and_process};
 use crate::store::sqlite_store;
-use crate::support::body_text;
+use crate::support::{body_text, subject};
 use clerk::document::{BODY, Limits, read_mail};
 
 const NAME: &str = "Föredragningslista.docx";
@@ -38,13 +38,6 @@ async fn receipt_for(setup: &Setup, uid: u32, raw: &[u8]) -> Vec<u8> {
         setup.store.mark_sent(m.id, now()).await.unwrap();
     }
     receipt
-}
-
-fn subject(raw: &[u8]) -> String {
-    mail_parser::MessageParser::default()
-        .parse(raw)
-        .and_then(|m| m.subject().map(str::to_string))
-        .unwrap_or_default()
 }
 
 #[test]

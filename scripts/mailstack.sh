@@ -15,6 +15,9 @@
 # The environment may move it all: CLERK_STACK_DIR (state directory, default target/mailstack) and
 # CLERK_STACK_PORT_BASE (default 14000; every port above is that base plus its last three digits),
 # so a test that restarts or cuts off its server runs a private instance beside the shared one.
+# For the TLS refusal tests, a private instance may also get CLERK_STACK_TLS_NAME (its certificate
+# names only that host instead of localhost and 127.0.0.1) or CLERK_STACK_SSL=no (no TLS at all:
+# no STARTTLS, no IMAPS); the name is read when the certificate is first made.
 # Test users: clerk@example.test / clerk-test-pw; secretary@example.test, alice@example.org,
 # bob@example.org, carol@example.org / test-pw. Domains example.test and example.org are local.
 # Postfix refuses RCPT TO:<refused@example.org> with 550 (a recipient refused for good).
@@ -28,6 +31,9 @@ base=${CLERK_STACK_PORT_BASE:-14000}
 IMAP_PORT=$((base + 143)) IMAPS_PORT=$((base + 993)) SMTP_PORT=$((base + 25))
 SUBMISSION_PORT=$((base + 587)) LMTP_PORT=$((base + 24)) AUTH_PORT=$((base + 12))
 MAIL_USER=clerkmail
+TLS_NAME=${CLERK_STACK_TLS_NAME:-}
+SSL=${CLERK_STACK_SSL:-yes}
+[ "$SSL" = yes ] || [ "$SSL" = no ] || { echo "mailstack: CLERK_STACK_SSL must be yes or no" >&2; exit 2; }
 
 die() { echo "mailstack: $*" >&2; exit 1; }
 need_root() { [ "$(id -u)" = 0 ] || die "run as root (Dovecot and Postfix drop privileges themselves)"; }
@@ -58,8 +64,10 @@ make_certs() {
     cd "$state/tls"
     openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=Clerk test CA" \
       -keyout ca.key -out ca.pem >/dev/null 2>&1
-    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr >/dev/null 2>&1
-    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > ext.cnf
+    local names="DNS:localhost,IP:127.0.0.1" cn=localhost
+    [ -z "$TLS_NAME" ] || { names="DNS:$TLS_NAME"; cn=$TLS_NAME; }
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$cn" -keyout server.key -out server.csr >/dev/null 2>&1
+    printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$names" > ext.cnf
     openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
       -extfile ext.cnf -out server.pem >/dev/null 2>&1
     chmod 644 server.pem ca.pem && chmod 600 server.key ca.key
@@ -68,6 +76,12 @@ make_certs() {
 }
 
 write_dovecot_conf() {
+  local imaps_listener=""
+  [ "$SSL" = no ] || imaps_listener="  inet_listener imaps {
+    address = 127.0.0.1
+    port = $IMAPS_PORT
+    ssl = yes
+  }"
   mkdir -p "$state/dovecot/run" "$state/dovecot/lib" "$state/mail"
   chown "$MAIL_USER:$MAIL_USER" "$state/mail"
   touch "$state/users"
@@ -78,7 +92,7 @@ state_dir = $state/dovecot/lib
 log_path = $state/dovecot.log
 protocols = imap lmtp
 listen = 127.0.0.1
-ssl = yes
+ssl = $SSL
 ssl_cert = <$state/tls/server.pem
 ssl_key = <$state/tls/server.key
 disable_plaintext_auth = no
@@ -112,11 +126,7 @@ service imap-login {
     address = 127.0.0.1
     port = $IMAP_PORT
   }
-  inet_listener imaps {
-    address = 127.0.0.1
-    port = $IMAPS_PORT
-    ssl = yes
-  }
+$imaps_listener
 }
 service lmtp {
   inet_listener lmtp {

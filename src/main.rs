@@ -157,6 +157,18 @@ fn default_sigpipe() {
     }
 }
 
+/// What is logged: `CLERK_LOG` (default `info`), except the libraries' events that carry
+/// secrets, whatever it says. async-imap traces every command it writes, the LOGIN with its
+/// password among them (tests/it/secrets.rs found it); its stream is held to debug.
+fn log_filter() -> tracing_subscriber::EnvFilter {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CLERK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    match "async_imap::imap_stream=debug".parse() {
+        Ok(directive) => filter.add_directive(directive),
+        Err(_) => filter,
+    }
+}
+
 /// An error in what the user asked for (exit 2), as opposed to one while doing it (exit 1).
 #[derive(Debug)]
 struct UsageError(anyhow::Error);
@@ -167,10 +179,7 @@ fn main() -> ExitCode {
         default_sigpipe();
     }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CLERK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
+        .with_env_filter(log_filter())
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .init();

@@ -416,6 +416,24 @@ pub async fn wait_for(
     }
 }
 
+/// Runs `clerk --config CONFIG ARGS...` with `env`; whether it succeeded, and its stdout and
+/// stderr together.
+pub fn run_clerk(config: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_clerk"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run clerk");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 /// The decoded Subject of a raw message ("" when it has none).
 pub fn subject(raw: &[u8]) -> String {
     mail_parser::MessageParser::default()
@@ -496,4 +514,131 @@ pub fn log_tail(daemon: &Daemon, lines: usize) -> String {
     let log = daemon.log();
     let all: Vec<&str> = log.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// A Dovecot of one test's own, started by `scripts/mailstack.sh up-dovecot` in a temporary
+/// state directory on free ports, with `env` (`CLERK_STACK_TLS_NAME`, `CLERK_STACK_SSL`) for
+/// every call; stopped when dropped.
+pub struct PrivateDovecot {
+    pub dir: tempfile::TempDir,
+    port_base: u16,
+    env: Vec<(String, String)>,
+    pub stack: MailStack,
+    pub lmtp_port: u16,
+}
+
+fn mailstack(dir: &Path, port_base: u16, env: &[(String, String)], args: &[&str]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
+    // Into a file, not a pipe: Dovecot inherits the script's output and keeps it open, so
+    // reading a pipe to its end would wait for Dovecot to exit.
+    let log_path = dir.with_extension("mailstack.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let status = Command::new(script)
+        .args(args)
+        .env("CLERK_STACK_DIR", dir)
+        .env("CLERK_STACK_PORT_BASE", port_base.to_string())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .status()
+        .expect("run scripts/mailstack.sh");
+    assert!(
+        status.success(),
+        "mailstack.sh {args:?}: {}",
+        std::fs::read_to_string(&log_path).unwrap_or_default()
+    );
+}
+
+/// A port base whose IMAP, IMAPS, LMTP and auth ports are free, below the ephemeral range and
+/// clear of the shared servers (14xxx, 15232, 15432).
+fn free_port_base() -> u16 {
+    for _ in 0..50 {
+        let base = 16_000 + rand::random::<u16>() % 150 * 100;
+        if [12, 24, 143, 993]
+            .iter()
+            .all(|p| std::net::TcpListener::bind(("127.0.0.1", base + p)).is_ok())
+        {
+            return base;
+        }
+    }
+    panic!("no free port base for a private Dovecot");
+}
+
+impl PrivateDovecot {
+    pub fn start(env: &[(&str, &str)]) -> PrivateDovecot {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        // Dovecot's mail user must reach the state directory inside the temporary one.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let port_base = free_port_base();
+        mailstack(dir.path(), port_base, &env, &["up-dovecot"]);
+        let stack = MailStack {
+            host: "127.0.0.1".into(),
+            imap_port: port_base + 143,
+            smtp_port: 0,
+            submission_port: 0,
+            ca: dir.path().join("ca.pem"),
+        };
+        PrivateDovecot {
+            lmtp_port: port_base + 24,
+            dir,
+            port_base,
+            env,
+            stack,
+        }
+    }
+
+    pub fn conf(&self) -> PathBuf {
+        self.dir.path().join("dovecot/dovecot.conf")
+    }
+
+    pub fn add_user(&self, account: &Account) {
+        mailstack(
+            self.dir.path(),
+            self.port_base,
+            &self.env,
+            &["adduser", &account.address, &account.password],
+        );
+    }
+
+    pub fn stop(&self) {
+        mailstack(self.dir.path(), self.port_base, &self.env, &["down"]);
+    }
+
+    pub fn start_again(&self) {
+        mailstack(self.dir.path(), self.port_base, &self.env, &["up-dovecot"]);
+    }
+
+    pub fn kick(&self, user: &str) {
+        let out = Command::new("doveadm")
+            .arg("-c")
+            .arg(self.conf())
+            .args(["kick", user])
+            .output()
+            .expect("run doveadm kick");
+        assert!(
+            out.status.success(),
+            "doveadm kick: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for PrivateDovecot {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
+        let _ = Command::new(script)
+            .arg("down")
+            .env("CLERK_STACK_DIR", self.dir.path())
+            .env("CLERK_STACK_PORT_BASE", self.port_base.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = std::fs::remove_file(self.dir.path().with_extension("mailstack.log"));
+    }
 }

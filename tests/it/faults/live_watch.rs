@@ -9,8 +9,7 @@
 //! paths are those of the defaults.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,123 +26,6 @@ const RECOVERY_BOUND: Duration = Duration::from_secs(60);
 /// How long the IMAP port stays silently cut off: longer than an IDLE period plus the DONE
 /// timeout, so the daemon must notice the dead connection and fail to reconnect at least once.
 const DROP_FOR: Duration = Duration::from_secs(30);
-
-/// A Dovecot of this test's own, started by `scripts/mailstack.sh up-dovecot`.
-struct PrivateDovecot {
-    dir: tempfile::TempDir,
-    port_base: u16,
-    stack: MailStack,
-    lmtp_port: u16,
-}
-
-fn mailstack(dir: &Path, port_base: u16, args: &[&str]) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
-    // Into a file, not a pipe: Dovecot inherits the script's output and keeps it open, so
-    // reading a pipe to its end would wait for Dovecot to exit.
-    let log_path = dir.with_extension("mailstack.log");
-    let log = std::fs::File::create(&log_path).unwrap();
-    let status = Command::new(script)
-        .args(args)
-        .env("CLERK_STACK_DIR", dir)
-        .env("CLERK_STACK_PORT_BASE", port_base.to_string())
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .status()
-        .expect("run scripts/mailstack.sh");
-    assert!(
-        status.success(),
-        "mailstack.sh {args:?}: {}",
-        std::fs::read_to_string(&log_path).unwrap_or_default()
-    );
-}
-
-/// A port base whose IMAP, IMAPS, LMTP and auth ports are free, below the ephemeral range and
-/// clear of the shared servers (14xxx, 15232, 15432).
-fn free_port_base() -> u16 {
-    for _ in 0..50 {
-        let base = 16_000 + rand::random::<u16>() % 150 * 100;
-        if [12, 24, 143, 993]
-            .iter()
-            .all(|p| std::net::TcpListener::bind(("127.0.0.1", base + p)).is_ok())
-        {
-            return base;
-        }
-    }
-    panic!("no free port base for a private Dovecot");
-}
-
-impl PrivateDovecot {
-    fn start() -> PrivateDovecot {
-        let dir = tempfile::tempdir().unwrap();
-        // Dovecot's mail user must reach the state directory inside the temporary one.
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let port_base = free_port_base();
-        mailstack(dir.path(), port_base, &["up-dovecot"]);
-        let stack = MailStack {
-            host: "127.0.0.1".into(),
-            imap_port: port_base + 143,
-            smtp_port: 0,
-            submission_port: 0,
-            ca: dir.path().join("ca.pem"),
-        };
-        PrivateDovecot {
-            lmtp_port: port_base + 24,
-            dir,
-            port_base,
-            stack,
-        }
-    }
-
-    fn conf(&self) -> PathBuf {
-        self.dir.path().join("dovecot/dovecot.conf")
-    }
-
-    fn add_user(&self, account: &Account) {
-        mailstack(
-            self.dir.path(),
-            self.port_base,
-            &["adduser", &account.address, &account.password],
-        );
-    }
-
-    fn stop(&self) {
-        mailstack(self.dir.path(), self.port_base, &["down"]);
-    }
-
-    fn start_again(&self) {
-        mailstack(self.dir.path(), self.port_base, &["up-dovecot"]);
-    }
-
-    fn kick(&self, user: &str) {
-        let out = Command::new("doveadm")
-            .arg("-c")
-            .arg(self.conf())
-            .args(["kick", user])
-            .output()
-            .expect("run doveadm kick");
-        assert!(
-            out.status.success(),
-            "doveadm kick: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for PrivateDovecot {
-    fn drop(&mut self) {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/mailstack.sh");
-        let _ = Command::new(script)
-            .arg("down")
-            .env("CLERK_STACK_DIR", self.dir.path())
-            .env("CLERK_STACK_PORT_BASE", self.port_base.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-        let _ = std::fs::remove_file(self.dir.path().with_extension("mailstack.log"));
-    }
-}
 
 /// An nftables table that silently drops every packet to and from one loopback port; removed
 /// when dropped, also when the test fails.
@@ -316,7 +198,7 @@ fn connections_lost(daemon: &Daemon) -> usize {
 async fn the_watch_survives_kick_restart_and_a_silent_drop() {
     let started = Instant::now();
     let shared = mail_stack();
-    let dovecot = PrivateDovecot::start();
+    let dovecot = PrivateDovecot::start(&[]);
     // Clerk reads from the private Dovecot and sends receipts through the shared Postfix, which
     // checks its password against the shared Dovecot: the same account on both.
     let clerk = new_account("clerk", "example.test");

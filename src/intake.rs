@@ -178,21 +178,59 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
         report.reading.documents.len(),
         report.reading.refused.len()
     );
+    // Replicas processing mail of different mailboxes at once may both create the same person,
+    // series or address: the later commit fails on a unique key. Nothing has left the
+    // transaction, so it is simply done again, and then finds the other's rows.
+    let mut attempt = 1;
+    let (registration, receipts) = loop {
+        match record(
+            intake,
+            &message,
+            &report,
+            &documents,
+            &summary,
+            documents_allowed.is_ok(),
+            now,
+        )
+        .await
+        {
+            Ok(Some(done)) => break done,
+            // Another worker finished it first; what it recorded stands.
+            Ok(None) => return Ok(()),
+            Err(err) if attempt < WRITE_ATTEMPTS && store::is_write_conflict(&err) => {
+                tracing::info!(mailbox = %intake.mailbox.name, id = message.id, attempt, error = %format!("{err:#}"), "write conflict with another worker; recording the message again");
+                attempt += 1;
+                let pause = rand::random::<u64>() % 200;
+                tokio::time::sleep(Duration::from_millis(50 + pause)).await;
+            }
+            Err(err) => return Err(err),
+        }
+    };
+    crate::metrics::metrics().documents_parsed(report.reading.documents.len());
+    tracing::info!(mailbox = %intake.mailbox.name, id = message.id, message_id = ?message.message_id, documents = report.reading.documents.len(), refused = report.reading.refused.len(), meetings = registration.meetings.len(), unresolved = registry::unresolved_count(&registration), receipts, "processed");
+    Ok(())
+}
+
+/// How often a message's transaction is tried when it conflicts with another worker's.
+const WRITE_ATTEMPTS: u32 = 5;
+
+/// Records what was understood of `message` in one transaction: its state, documents, what the
+/// registry learns, and the receipt. None when another worker had finished it first.
+async fn record(
+    intake: &Intake,
+    message: &StoredMessage,
+    report: &MessageReport,
+    documents: &[NewDocument],
+    summary: &str,
+    documents_allowed: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<(Registration, usize)>> {
     let mut tx = intake.store.begin_write().await?;
-    if !store::claim_message(
-        &mut tx,
-        message.id,
-        MessageOutcome::Processed,
-        &summary,
-        now,
-    )
-    .await?
-    {
-        // Another worker finished it first; what it recorded stands.
+    if !store::claim_message(&mut tx, message.id, MessageOutcome::Processed, summary, now).await? {
         tx.rollback().await?;
-        return Ok(());
+        return Ok(None);
     }
-    let document_ids = store::insert_documents(&mut tx, message.id, &documents, now).await?;
+    let document_ids = store::insert_documents(&mut tx, message.id, documents, now).await?;
     let mail = registry::Mail {
         mailbox: &intake.mailbox,
         from: report.from.clone(),
@@ -202,7 +240,7 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
         raw: &message.raw,
         replies: &report.replies,
         message_id: message.message_id.as_deref(),
-        documents_allowed: documents_allowed.is_ok(),
+        documents_allowed,
         label: format!(
             "mail {} from {}",
             message.message_id.as_deref().unwrap_or("(no Message-ID)"),
@@ -221,8 +259,8 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
         .is_some_and(|r| *r != crate::approval::ReplyNote::CorrectedVersion);
     if intake.settings.send_receipts
         && !answered
-        && documents_allowed.is_ok()
-        && let Some(receipt) = receipt_mail(intake, &message, &report, &registration)?
+        && documents_allowed
+        && let Some(receipt) = receipt_mail(intake, message, report, &registration)?
     {
         store::enqueue(&mut tx, &receipt, now).await?;
         receipts += 1;
@@ -230,9 +268,7 @@ async fn process_one(intake: &Intake, message: StoredMessage) -> Result<()> {
     crate::faults::point("before-commit");
     tx.commit().await?;
     crate::faults::point("after-commit");
-    crate::metrics::metrics().documents_parsed(report.reading.documents.len());
-    tracing::info!(mailbox = %intake.mailbox.name, id = message.id, message_id = ?message.message_id, documents = report.reading.documents.len(), refused = report.reading.refused.len(), meetings = registration.meetings.len(), unresolved = registry::unresolved_count(&registration), receipts, "processed");
-    Ok(())
+    Ok(Some((registration, receipts)))
 }
 
 async fn quarantine(intake: &Intake, message: &StoredMessage, reason: &str) -> Result<()> {

@@ -1002,6 +1002,23 @@ pub async fn enqueue(tx: &mut Tx, mail: &OutgoingMail, now: DateTime<Utc>) -> Re
     Ok(result.rows_affected() > 0)
 }
 
+/// Whether `err` is a transaction that lost a race with another worker's and may simply be
+/// tried again: a unique key taken meanwhile (23505), a serialization failure (40001) or a
+/// deadlock (40P01) on PostgreSQL; the database busy or locked on SQLite.
+pub fn is_write_conflict(err: &anyhow::Error) -> bool {
+    err.chain()
+        .filter_map(|e| e.downcast_ref::<sqlx::Error>())
+        .any(|e| match e {
+            sqlx::Error::Database(db) => {
+                matches!(
+                    db.code().as_deref(),
+                    Some("23505" | "40001" | "40P01" | "5" | "6" | "517" | "2067")
+                )
+            }
+            _ => false,
+        })
+}
+
 /// The identity of a message across folders and UIDVALIDITY changes: its Message-ID, or its
 /// bytes when it has none.
 pub fn message_key(message_id: Option<&str>, raw: &[u8]) -> String {

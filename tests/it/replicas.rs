@@ -9,7 +9,7 @@ use clerk::scheduler::Context;
 use clerk::store::Store;
 
 use crate::e2e::{agenda_mail, is_reply_to};
-use crate::store::{fresh_postgres_url, mail, now, sqlite_store};
+use crate::store::{mail, now, sqlite_store};
 use crate::support::*;
 
 /// A fresh PostgreSQL database, migrated; its URL.
@@ -225,12 +225,13 @@ async fn three_replicas_share_a_burst_and_survive_a_kill() {
             let dir = tempfile::tempdir().unwrap();
             let mut config = format!(
                 "[store]\nurl = \"{url}\"\n\n[daemon]\nreplica_id = \"r{r}\"\n\
-                 mailbox_lease_secs = 3\noutbox_claim_secs = 5\nshutdown_grace_secs = 10\n"
+                 mailbox_lease_secs = 3\noutbox_claim_secs = 10\nshutdown_grace_secs = 10\n"
             );
             for (i, clerk) in clerks.iter().enumerate() {
                 config.push_str(&mailbox_config(&stack, clerk, &format!("m{i}"), dir.path()));
             }
-            Daemon::start_config(dir, &config, &[])
+            // A send cut off on a loaded machine is retried within seconds, not 5 minutes.
+            Daemon::start_config(dir, &config, &[("CLERK_TEST_RETRY_BASE_SECS", "1")])
         })
         .collect();
     let logs = |replicas: &[Daemon]| {
@@ -356,7 +357,7 @@ async fn three_replicas_share_a_burst_and_survive_a_kill() {
     }
 
     // A receipt the killed replica had claimed is sent by another once the claim ran out.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while store.outbox_status().await.unwrap().pending > 0 {
         assert!(
             Instant::now() < deadline,
@@ -400,9 +401,14 @@ async fn three_replicas_share_a_burst_and_survive_a_kill() {
             }
         }
     }
+    // A send cut off by its time limit may have been delivered before it was retried.
+    let cut_off: usize = replicas
+        .iter()
+        .map(|r| r.log().matches("temporary failure, will retry").count())
+        .sum();
     assert!(
-        resent <= MAILBOXES,
-        "{resent} receipts delivered twice\n{}",
+        resent <= MAILBOXES + cut_off,
+        "{resent} receipts delivered twice ({cut_off} sends retried)\n{}",
         logs(&replicas)
     );
     let status: Vec<i64> = store

@@ -6,7 +6,7 @@ use clerk::store::{
     IncomingMessage, MessageOutcome, NewDocument, OutgoingMail, Recorded, Store, message_key,
 };
 
-use crate::support::pg_url;
+use crate::support::fresh_postgres_url;
 
 pub async fn sqlite_store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -23,22 +23,6 @@ pub async fn postgres_store() -> Store {
     // Migrating twice is a no-op.
     store.migrate().await.unwrap();
     store
-}
-
-/// The URL of a fresh, empty database on the test PostgreSQL server.
-pub async fn fresh_postgres_url() -> String {
-    use sqlx::Connection;
-    let base = pg_url();
-    let name = format!("clerk_test_{}", rand::random::<u32>());
-    let mut admin = sqlx::PgConnection::connect(&base)
-        .await
-        .expect("connect to PostgreSQL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    format!("{prefix}/{name}")
 }
 
 pub fn now() -> chrono::DateTime<Utc> {
@@ -275,3 +259,44 @@ on_both_backends!(
     completing_is_atomic_and_once,
     outbox_dedupes_and_retries
 );
+
+/// Two replicas learning the same new person at once on PostgreSQL: the later insert fails on
+/// the unique name once the first commits, and that error is a write conflict (intake then
+/// records the message again, and finds the person). A plain mistake is not one.
+#[tokio::test]
+async fn a_unique_race_on_postgres_is_a_write_conflict() {
+    let store = postgres_store().await;
+    let now = now();
+    let mut first = store.begin_write().await.unwrap();
+    let mut second = store.begin_write().await.unwrap();
+    let id = clerk::store::people::person(&mut first, "Nya Nilsson", None, "test", now)
+        .await
+        .unwrap();
+    let racing = tokio::spawn(async move {
+        let result =
+            clerk::store::people::person(&mut second, "Nya Nilsson", None, "test", now).await;
+        let _ = second.rollback().await;
+        result
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    first.commit().await.unwrap();
+    let err = racing
+        .await
+        .unwrap()
+        .expect_err("the second insert loses the race");
+    assert!(clerk::store::is_write_conflict(&err), "{err:#}");
+    let mut again = store.begin_write().await.unwrap();
+    let found = clerk::store::people::person(&mut again, "Nya Nilsson", None, "test", now)
+        .await
+        .unwrap();
+    again.commit().await.unwrap();
+    assert_eq!(found, id, "tried again, it finds the first one's row");
+
+    let mut tx = store.begin_write().await.unwrap();
+    let err = sqlx::query("SELECT * FROM no_such_table")
+        .execute(&mut *tx)
+        .await
+        .map_err(anyhow::Error::from)
+        .unwrap_err();
+    assert!(!clerk::store::is_write_conflict(&err), "{err:#}");
+}

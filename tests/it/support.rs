@@ -40,6 +40,22 @@ pub fn pg_url() -> String {
     required_env("CLERK_TEST_PG_URL")
 }
 
+/// The URL of a fresh, empty database on the test PostgreSQL server.
+pub async fn fresh_postgres_url() -> String {
+    use sqlx::Connection;
+    let base = pg_url();
+    let name = format!("clerk_test_{}", rand::random::<u32>());
+    let mut admin = sqlx::PgConnection::connect(&base)
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
+}
+
 /// A mail account on the test stack.
 #[derive(Clone, Debug)]
 pub struct Account {

@@ -7,7 +7,8 @@
 //!   The same minutes also close earlier open actions they report done ("Enkäten är
 //!   utskickad, klart"), conservatively: a done word and most of the action's words on one line.
 //! - [`handle_reply`]: an owner answers a reminder ([`crate::reminders`]) with "Klart" (all
-//!   listed), "Klart 2" or "Done 1, 3" (those numbers), or anything else (kept as a progress
+//!   listed), "Klart 2" or "Done 1, 3" (those numbers), "Stryk 2" or "Drop 1, 3" (those
+//!   numbers will not be done: state dropped), or anything else (kept as a progress
 //!   note). The reply is tied to the reminder by In-Reply-To/References and taken only from the
 //!   owner's address; it gets a short confirmation instead of a receipt.
 //!
@@ -160,6 +161,9 @@ pub enum ReplyCommand {
     DoneAll,
     /// "Klart 2", "Done 1, 3": these numbers are done.
     Done(Vec<u32>),
+    /// "Stryk 2", "Drop 1, 3": these numbers will not be done (always numbered: dropping
+    /// everything by one word is too easy to do by mistake).
+    Drop(Vec<u32>),
     /// Anything else: a progress note.
     Note(String),
     /// No new text at all.
@@ -171,10 +175,33 @@ static DONE_COMMAND: LazyLock<Regex> = LazyLock::new(|| {
         .expect("done command pattern")
 });
 
+static DROP_COMMAND: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(stryk|stryks|struken|struket|utgår|drop|dropped|cancel|cancelled|canceled)\b(?P<rest>.*)$")
+        .expect("drop command pattern")
+});
+
 static NUMBERS: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^[\s#]*\d{1,3}([\s#]*(,|;|&|/|och|and|\s)[\s#]*\d{1,3})*[\s.!]*$")
         .expect("numbers pattern")
 });
+
+/// What follows a command word, without the punctuation people put between.
+fn command_rest(rest: &str) -> &str {
+    rest.trim().trim_start_matches([':', ',', '-', '–']).trim()
+}
+
+/// "2", "1, 3", "1 och 3.": the item numbers, when that is all the text holds.
+fn numbers(rest: &str) -> Option<Vec<u32>> {
+    if !NUMBERS.is_match(rest) {
+        return None;
+    }
+    let mut numbers: Vec<u32> = rest
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    numbers.dedup();
+    Some(numbers)
+}
 
 /// Reads the new part of a reply (the quoted reminder is ignored): its first line decides.
 pub fn parse_reply(text: &str) -> ReplyCommand {
@@ -183,21 +210,18 @@ pub fn parse_reply(text: &str) -> ReplyCommand {
         return ReplyCommand::Nothing;
     };
     if let Some(c) = DONE_COMMAND.captures(first) {
-        let rest = c["rest"]
-            .trim()
-            .trim_start_matches([':', ',', '-', '–'])
-            .trim();
+        let rest = command_rest(&c["rest"]);
         if rest.trim_end_matches(['.', '!']).is_empty() {
             return ReplyCommand::DoneAll;
         }
-        if NUMBERS.is_match(rest) {
-            let mut numbers: Vec<u32> = rest
-                .split(|c: char| !c.is_ascii_digit())
-                .filter_map(|n| n.parse().ok())
-                .collect();
-            numbers.dedup();
+        if let Some(numbers) = numbers(rest) {
             return ReplyCommand::Done(numbers);
         }
+    }
+    if let Some(c) = DROP_COMMAND.captures(first)
+        && let Some(numbers) = numbers(command_rest(&c["rest"]))
+    {
+        return ReplyCommand::Drop(numbers);
     }
     let note = new.join("\n").trim().to_string();
     let note: String = note.chars().take(2000).collect();
@@ -209,6 +233,8 @@ pub fn parse_reply(text: &str) -> ReplyCommand {
 pub struct ReplyOutcome {
     /// (number, text) of the actions closed now.
     pub closed: Vec<(u32, String)>,
+    /// (number, text) of the actions dropped now.
+    pub dropped: Vec<(u32, String)>,
     /// Numbers the reminder did not have, or actions no longer open.
     pub ignored: Vec<u32>,
     /// The note kept, if the reply was one.
@@ -257,27 +283,33 @@ pub async fn handle_reply(
     let source = format!("reply by {sender}");
     let mut outcome = ReplyOutcome {
         closed: Vec::new(),
+        dropped: Vec::new(),
         ignored: Vec::new(),
         note: None,
     };
-    let numbers: Vec<u32> = match &command {
-        ReplyCommand::DoneAll => reminder.items.iter().map(|(n, _)| *n).collect(),
-        ReplyCommand::Done(numbers) => numbers.clone(),
-        _ => Vec::new(),
+    let (numbers, state): (Vec<u32>, &str) = match &command {
+        ReplyCommand::DoneAll => (reminder.items.iter().map(|(n, _)| *n).collect(), "done"),
+        ReplyCommand::Done(numbers) => (numbers.clone(), "done"),
+        ReplyCommand::Drop(numbers) => (numbers.clone(), "dropped"),
+        _ => (Vec::new(), "done"),
     };
     for number in numbers {
         let Some((_, id)) = reminder.items.iter().find(|(n, _)| *n == number) else {
             outcome.ignored.push(number);
             continue;
         };
-        if stored::close(tx, *id, "done", &source, now).await? {
+        if stored::close(tx, *id, state, &source, now).await? {
             let text = stored::texts(tx, &[*id])
                 .await?
                 .pop()
                 .map(|(_, t)| t)
                 .unwrap_or_default();
-            outcome.closed.push((number, text));
-        } else if matches!(command, ReplyCommand::Done(_)) {
+            if state == "dropped" {
+                outcome.dropped.push((number, text));
+            } else {
+                outcome.closed.push((number, text));
+            }
+        } else if !matches!(command, ReplyCommand::DoneAll) {
             outcome.ignored.push(number);
         }
     }
@@ -331,6 +363,16 @@ pub fn confirmation(outcome: &ReplyOutcome, name: Option<&str>, english: bool) -
             out.push_str(&format!("  {n}. {text}\n"));
         }
     }
+    if !outcome.dropped.is_empty() {
+        out.push_str(if english {
+            "Thank you. Dropped (will not be done):\n"
+        } else {
+            "Tack! Struket (ska inte göras):\n"
+        });
+        for (n, text) in &outcome.dropped {
+            out.push_str(&format!("  {n}. {text}\n"));
+        }
+    }
     if !outcome.ignored.is_empty() {
         let numbers: Vec<String> = outcome.ignored.iter().map(u32::to_string).collect();
         out.push_str(&if english {
@@ -352,7 +394,11 @@ pub fn confirmation(outcome: &ReplyOutcome, name: Option<&str>, english: bool) -
             "Tack! Din lägesrapport är noterad och går till sekreteraren inför mötet.\n"
         });
     }
-    if outcome.closed.is_empty() && outcome.ignored.is_empty() && outcome.note.is_none() {
+    if outcome.closed.is_empty()
+        && outcome.dropped.is_empty()
+        && outcome.ignored.is_empty()
+        && outcome.note.is_none()
+    {
         out.push_str(if english {
             "Your reply had no new text, so nothing was changed.\n"
         } else {
@@ -440,6 +486,43 @@ mod tests {
     }
 
     #[test]
+    fn numbered_drops_and_no_drop_without_numbers() {
+        assert_eq!(parse_reply("Stryk 2"), ReplyCommand::Drop(vec![2]));
+        assert_eq!(
+            parse_reply("Utgår: 1 och 3."),
+            ReplyCommand::Drop(vec![1, 3])
+        );
+        assert_eq!(
+            parse_reply("Drop 1, 3\n\nBob"),
+            ReplyCommand::Drop(vec![1, 3])
+        );
+        assert_eq!(parse_reply("cancelled 4"), ReplyCommand::Drop(vec![4]));
+        // Dropping is always by number; a word alone or a sentence is a note.
+        assert!(matches!(parse_reply("Stryk"), ReplyCommand::Note(_)));
+        assert!(matches!(
+            parse_reply("Stryk punkten om lokalen, den är bokad"),
+            ReplyCommand::Note(_)
+        ));
+        let outcome = ReplyOutcome {
+            closed: vec![(1, "skickar ut enkäten".into())],
+            dropped: vec![(2, "bokar lokal".into())],
+            ignored: Vec::new(),
+            note: None,
+        };
+        let sv = confirmation(&outcome, Some("Alice Andersson"), false);
+        assert!(
+            sv.contains("Markerat som klart:\n  1. skickar ut enkäten\n")
+                && sv.contains("Struket (ska inte göras):\n  2. bokar lokal\n"),
+            "{sv}"
+        );
+        let en = confirmation(&outcome, None, true);
+        assert!(
+            en.contains("Dropped (will not be done):\n  2. bokar lokal\n"),
+            "{en}"
+        );
+    }
+
+    #[test]
     fn the_quoted_reminder_is_not_read() {
         let gmail = "Klart 2\n\nDen 10 feb. 2030 kl. 08:00 skrev Clerk <clerk@example.org>:\n\
                      > 1. Skicka ut enkäten\n> Svara \"Klart\" när allt är gjort\n";
@@ -476,6 +559,7 @@ mod tests {
     fn confirmation_lists_what_was_closed() {
         let outcome = ReplyOutcome {
             closed: vec![(2, "Ta fram en budget".into())],
+            dropped: Vec::new(),
             ignored: vec![7],
             note: None,
         };

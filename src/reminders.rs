@@ -564,12 +564,13 @@ pub fn reminder_text(
     }
     out.push_str(if en {
         "\nReply to this mail with \"Done\" when all is done, or \"Done 2\" (or \"Done 1, 3\") for \
-         single items. Anything else you write is kept as a progress note for the secretary.\n\n\
-         Kind regards\nClerk\n"
+         single items, and \"Drop 2\" for an item that will not be done. Anything else you write \
+         is kept as a progress note for the secretary.\n\nKind regards\nClerk\n"
     } else {
         "\nSvara på det här mejlet med \"Klart\" när allt är gjort, eller \"Klart 2\" (eller \
-         \"Klart 1, 3\") för enskilda punkter. Skriver du något annat sparas det som en \
-         lägesrapport till sekreteraren.\n\nVänliga hälsningar\nClerk\n"
+         \"Klart 1, 3\") för enskilda punkter, och \"Stryk 2\" för en punkt som inte ska göras. \
+         Skriver du något annat sparas det som en lägesrapport till sekreteraren.\n\n\
+         Vänliga hälsningar\nClerk\n"
     });
     out
 }

@@ -451,7 +451,8 @@ async fn the_next_reminder_is_the_one_the_job_sends() {
 }
 
 /// The daemon over the real mail stack: minutes in, reminders out to each owner at a fixed
-/// now, "Klart 2" by reply closes item 2 only, and the digest reaches the secretary.
+/// now, "Klart 2" by reply closes item 2 only, the digest reaches the secretary, and "Stryk 1"
+/// drops an item.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reminders_reach_owners_and_a_reply_closes_one_item() {
     let stack = mail_stack();
@@ -635,4 +636,44 @@ async fn reminders_reach_owners_and_a_reply_closes_one_item() {
     assert_eq!(digests, 1);
     let reminders = alice_inbox.iter().filter(|m| is_reminder(m)).count();
     assert_eq!(reminders, 1);
+
+    // Bob: "Stryk 1" drops his item; it is no longer open, and he is told.
+    let bob_reminder = bob_inbox.iter().find(|m| is_reminder(m)).unwrap();
+    let bob_reminder_id = header(bob_reminder, "Message-ID").unwrap();
+    assert!(
+        text_of(bob_reminder).contains("\"Stryk 2\""),
+        "the reminder says how to drop an item"
+    );
+    let answer = format!(
+        "From: Bob Berg <{from}>\r\nTo: <{to}>\r\nSubject: Re: Påminnelse\r\n\
+         Message-ID: <drop-{n}@example.org>\r\nIn-Reply-To: {bob_reminder_id}\r\n\
+         References: {bob_reminder_id}\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\
+         Stryk 1\r\n\r\nStyrgruppen tar inte fram någon egen budget.\r\n",
+        from = bob.address,
+        to = clerk.address,
+        n = rand::random::<u32>()
+    );
+    smtp_send(&stack, &bob.address, &[&clerk.address], answer.as_bytes()).await;
+    let bob_inbox = wait_for(
+        &stack,
+        &bob,
+        "INBOX",
+        60,
+        &daemon,
+        "the drop confirmation",
+        |m| m.iter().any(|r| text_of(r).contains("Struket")),
+    )
+    .await;
+    let dropped = bob_inbox
+        .iter()
+        .find(|r| text_of(r).contains("Struket"))
+        .unwrap();
+    assert!(
+        text_of(dropped).contains("  1. tar fram en budget"),
+        "{}",
+        text_of(dropped)
+    );
+    let bobs = daemon.json(&["actions", "--json", "--owner", "Bob"]);
+    assert_eq!(bobs[0]["action"]["state"], "dropped", "{bobs}");
 }

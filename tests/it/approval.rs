@@ -1,7 +1,8 @@
 //! Approval of minutes end to end over the real mail stack, with a fixed clock: requests to
 //! each approver with the minutes attached, a reply from the wrong address, a change request
 //! passed to the secretary, a corrected version sent again, approval by both, the secretary
-//! told; then a nudge before the deadline and a notice when it has passed.
+//! told and the approved minutes sent to every member; then a nudge before the deadline and a
+//! notice when it has passed.
 
 use crate::support::*;
 
@@ -63,6 +64,7 @@ async fn approval_by_reply_with_changes_versions_and_deadlines() {
     let anna = new_account("anna", "example.org");
     let bo = new_account("bo", "example.org");
     let mallory = new_account("mallory", "example.org");
+    let carl = new_account("carl", "example.org");
     let dir = tempfile::tempdir().unwrap();
     let directory = dir.path().join("people.csv");
     std::fs::write(
@@ -73,9 +75,13 @@ async fn approval_by_reply_with_changes_versions_and_deadlines() {
         ),
     )
     .unwrap();
+    // The series sends approved minutes to all its members: Carl is one by configuration only.
     let config = format!(
-        "[daemon]\ntick_secs = 1\n[directory]\npath = \"{}\"\n",
-        directory.display()
+        "[daemon]\ntick_secs = 1\n[directory]\npath = \"{}\"\n\n[[series]]\n\
+         name = \"Styrelsen för Föreningen Exempel\"\ndistribution = \"members\"\n\
+         members = [\"Carl Carlsson <{}>\"]\n",
+        directory.display(),
+        carl.address
     );
     let mut daemon = Daemon::start_with(
         &stack,
@@ -284,6 +290,34 @@ async fn approval_by_reply_with_changes_versions_and_deadlines() {
         done.contains("är justerat av Anna Andersson, Bo Berg"),
         "{done}"
     );
+    // The approved minutes, version 2 attached, go to every member, Carl included.
+    for member in [&anna, &bo, &carl] {
+        let inbox = wait_for(
+            &stack,
+            member,
+            "INBOX",
+            60,
+            &daemon,
+            "the approved minutes",
+            |m| !with_subject(m, "Justerat: protokoll").is_empty(),
+        )
+        .await;
+        let approved = with_subject(&inbox, "Justerat: protokoll");
+        assert_eq!(approved.len(), 1, "{}", member.address);
+        let text = body_text(approved[0]);
+        assert!(text.contains("Här är det justerade protokollet"), "{text}");
+        let parsed = mail_parser::MessageParser::default()
+            .parse(approved[0].as_slice())
+            .unwrap();
+        let attached: Vec<String> = parsed
+            .attachments()
+            .filter_map(|a| a.text_contents().map(str::to_string))
+            .collect();
+        assert!(
+            attached.iter().any(|t| t.contains("Budgeten gäller 2030.")),
+            "version 2 is attached: {attached:?}"
+        );
+    }
     let meetings = daemon.json(&["meetings", "--json"]);
     let first_meeting = meetings
         .as_array()

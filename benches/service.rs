@@ -11,7 +11,12 @@
 //! - Idle: CPU time and memory of a daemon watching 10 mailboxes for `CLERK_BENCH_IDLE_SECS`
 //!   (default 60) seconds, beside one watching a single mailbox over the same minute.
 //!
-//! `CLERK_BENCH_LOG=1` prints the daemon's log of the latency run: its timestamps show where the
+//! - Backlog: `CLERK_BENCH_BACKLOG` (default 5,000) minutes waiting in the INBOX when the daemon
+//!   starts, on SQLite and on PostgreSQL: the time until every one is stored, read, processed
+//!   and moved, documents per second, the daemon's peak memory, how many of the receipts had
+//!   been sent by then (the outbox drains beside intake), and when the last one was sent.
+//!
+//! `CLERK_BENCH_ONLY=latency|idle|backlog` runs one of the three. `CLERK_BENCH_LOG=1` prints the daemon's log of the latency run: its timestamps show where the
 //! time goes (IDLE wake-up, storing, processing, moving, sending).
 
 use std::path::Path;
@@ -246,6 +251,84 @@ fn idle(stack: &MailStack, secs: u64) {
     }
 }
 
+/// Messages processed or quarantined so far, from the daemon's store.
+async fn handled(store: &clerk::store::Store) -> i64 {
+    store
+        .mailbox_statuses()
+        .await
+        .map(|all| all.iter().map(|s| s.processed + s.quarantined).sum())
+        .unwrap_or(0)
+}
+
+async fn backlog(stack: &MailStack, documents: u64) {
+    println!(
+        "| store | documents waiting | drain time | documents/s | peak resident | receipts sent by then | every receipt sent after | receipts/s after the drain |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for backend in ["SQLite", "PostgreSQL"] {
+        let clerk = new_account("bench-backlog", "example.test");
+        let secretary = new_account("bench-backlog-secretary", "example.org");
+        let dir = tempfile::tempdir().unwrap();
+        let mut session = session_of(stack, &clerk, dir.path()).await;
+        for n in 0..documents {
+            let raw = minutes(&secretary.address, &clerk.address, n);
+            session
+                .append("INBOX", None, None, &raw)
+                .await
+                .expect("IMAP APPEND");
+        }
+        let _ = session.logout().await;
+        let url = match backend {
+            "SQLite" => format!("sqlite:{}", dir.path().join("clerk.db").display()),
+            _ => support::fresh_postgres_url().await,
+        };
+        let config = format!(
+            "[store]\nurl = \"{url}\"\n\n{}",
+            support::mailbox_config(stack, &clerk, "main", dir.path())
+        );
+        let started = Instant::now();
+        let daemon = Daemon::start_config(dir, &config, &[]);
+        let mut store = None;
+        let deadline = started + Duration::from_secs(3600);
+        loop {
+            if store.is_none() {
+                store = clerk::store::Store::open(&url).await.ok();
+            }
+            if let Some(store) = &store
+                && handled(store).await >= documents as i64
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the backlog did not drain within an hour"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let drained = started.elapsed();
+        let pid = daemon.pid().unwrap();
+        let store = store.unwrap();
+        let sent = store.outbox_status().await.map_or(0, |s| s.sent);
+        // Then the outbox alone, until every receipt is out.
+        while store.outbox_status().await.map_or(1, |s| s.pending) > 0 {
+            assert!(
+                Instant::now() < deadline,
+                "the outbox did not drain within an hour"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let answered = started.elapsed();
+        println!(
+            "| {backend} | {documents} | {:.1} s | {:.1} | {:.1} MB | {sent} | {:.1} s | {:.1} |",
+            drained.as_secs_f64(),
+            documents as f64 / drained.as_secs_f64(),
+            memory_mb(pid, "VmHWM"),
+            answered.as_secs_f64(),
+            (documents as i64 - sent) as f64 / (answered - drained).as_secs_f64(),
+        );
+    }
+}
+
 fn main() {
     // `cargo test --all-targets` runs benches once without `--bench`: this one needs minutes and
     // the mail stack, which the end-to-end tests already exercise, so it measures only when asked.
@@ -260,7 +343,18 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(latency(&stack, samples));
-    println!();
-    idle(&stack, secs);
+    // CLERK_BENCH_ONLY=latency|idle|backlog runs one part.
+    let only = std::env::var("CLERK_BENCH_ONLY").unwrap_or_default();
+    let runs = |part: &str| only.is_empty() || only == part;
+    if runs("latency") {
+        runtime.block_on(latency(&stack, samples));
+        println!();
+    }
+    if runs("idle") {
+        idle(&stack, secs);
+        println!();
+    }
+    if runs("backlog") {
+        runtime.block_on(backlog(&stack, env_number("CLERK_BENCH_BACKLOG", 5000)));
+    }
 }

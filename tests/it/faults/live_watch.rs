@@ -319,3 +319,77 @@ async fn the_watch_survives_kick_restart_and_a_silent_drop() {
     assert_eq!(stored, ids.len(), "nothing stored that was not sent");
     daemon.stop();
 }
+
+/// Issue 10: one slow or broken mailbox never delays the others. One daemon watches two
+/// mailboxes; the first one's IMAP port drops every packet from the start, so its connects and
+/// commands hang until their timeouts, again and again. Mail to the second is answered
+/// meanwhile, within the bound this file states for recovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mailbox_cut_off_does_not_hold_up_another() {
+    let shared = mail_stack();
+    let dovecot = PrivateDovecot::start(&[]);
+    let cut = new_account("clerk-cut", "example.test");
+    dovecot.add_user(&cut);
+    let clerk = new_account("clerk", "example.test");
+    let secretary = new_account("secretary", "example.org");
+    let _dropped = PortDrop::new(dovecot.stack.imap_port);
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[store]\nurl = \"sqlite:{}\"\n{}{}",
+        dir.path().join("clerk.db").display(),
+        custom_mailbox(
+            &cut,
+            "cut",
+            &imap_section(&dovecot.stack, &cut, 5, 5),
+            &submission_section(&shared, &cut),
+            dir.path()
+        ),
+        custom_mailbox(
+            &clerk,
+            "main",
+            &imap_section(&shared, &clerk, 120, 20),
+            &submission_section(&shared, &clerk),
+            dir.path()
+        ),
+    );
+    let daemon = Daemon::start_config(dir, &config, &[]);
+    // Let the cut-off mailbox hang in its first connect before the mail arrives.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let sent = Instant::now();
+    let id = format!("beside-{}@example.org", rand::random::<u32>());
+    let raw = crate::e2e::agenda_mail(&secretary.address, &clerk.address, &id);
+    smtp_send(&shared, &secretary.address, &[&clerk.address], &raw).await;
+    wait_for(
+        &shared,
+        &secretary,
+        "INBOX",
+        RECOVERY_BOUND.as_secs(),
+        &daemon,
+        "the receipt from the mailbox beside the cut-off one",
+        |m| m.iter().any(|r| crate::e2e::is_reply_to(r, &id)),
+    )
+    .await;
+    let answered = sent.elapsed();
+    let status = daemon.status();
+    let mailboxes = status["mailboxes"].as_array().unwrap();
+    let connected = |name: &str| {
+        mailboxes
+            .iter()
+            .any(|m| m["mailbox"] == name && m["connected"] == true)
+    };
+    assert!(connected("main"), "{status}");
+    assert!(
+        !connected("cut"),
+        "the cut-off mailbox is not shown connected: {status}"
+    );
+    let log = daemon.log();
+    assert!(
+        log.contains("mailbox=cut") && !log.contains("watching mailbox=cut"),
+        "the cut-off mailbox was tried and never watched\n{}",
+        log_tail(&daemon, 40)
+    );
+    println!(
+        "beside a cut-off mailbox: receipt {:.1} s after the mail was sent",
+        answered.as_secs_f64()
+    );
+}

@@ -287,12 +287,13 @@ pub async fn handle_reply(
         ignored: Vec::new(),
         note: None,
     };
-    let (numbers, state): (Vec<u32>, &str) = match &command {
-        ReplyCommand::DoneAll => (reminder.items.iter().map(|(n, _)| *n).collect(), "done"),
-        ReplyCommand::Done(numbers) => (numbers.clone(), "done"),
-        ReplyCommand::Drop(numbers) => (numbers.clone(), "dropped"),
-        _ => (Vec::new(), "done"),
+    let numbers: Vec<u32> = match &command {
+        ReplyCommand::DoneAll => reminder.items.iter().map(|(n, _)| *n).collect(),
+        ReplyCommand::Done(numbers) | ReplyCommand::Drop(numbers) => numbers.clone(),
+        _ => Vec::new(),
     };
+    let dropping = matches!(command, ReplyCommand::Drop(_));
+    let state = if dropping { "dropped" } else { "done" };
     for number in numbers {
         let Some((_, id)) = reminder.items.iter().find(|(n, _)| *n == number) else {
             outcome.ignored.push(number);
@@ -304,7 +305,7 @@ pub async fn handle_reply(
                 .pop()
                 .map(|(_, t)| t)
                 .unwrap_or_default();
-            if state == "dropped" {
+            if dropping {
                 outcome.dropped.push((number, text));
             } else {
                 outcome.closed.push((number, text));
@@ -353,26 +354,30 @@ pub fn confirmation(outcome: &ReplyOutcome, name: Option<&str>, english: bool) -
     } else {
         format!("Hej{first},\n\n")
     };
-    if !outcome.closed.is_empty() {
-        out.push_str(if english {
+    let mut list = |heading: &str, items: &[(u32, String)]| {
+        if !items.is_empty() {
+            out.push_str(heading);
+            for (n, text) in items {
+                out.push_str(&format!("  {n}. {text}\n"));
+            }
+        }
+    };
+    list(
+        if english {
             "Thank you. Marked as done:\n"
         } else {
             "Tack! Markerat som klart:\n"
-        });
-        for (n, text) in &outcome.closed {
-            out.push_str(&format!("  {n}. {text}\n"));
-        }
-    }
-    if !outcome.dropped.is_empty() {
-        out.push_str(if english {
+        },
+        &outcome.closed,
+    );
+    list(
+        if english {
             "Thank you. Dropped (will not be done):\n"
         } else {
             "Tack! Struket (ska inte göras):\n"
-        });
-        for (n, text) in &outcome.dropped {
-            out.push_str(&format!("  {n}. {text}\n"));
-        }
-    }
+        },
+        &outcome.dropped,
+    );
     if !outcome.ignored.is_empty() {
         let numbers: Vec<String> = outcome.ignored.iter().map(u32::to_string).collect();
         out.push_str(&if english {

@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 use async_imap::extensions::idle::IdleResponse;
 use async_imap::types::UnsolicitedResponse;
 use futures::TryStreamExt;
+use rand::Rng;
 use tokio_util::sync::CancellationToken;
 
 use crate::imap::{self, ImapSession};
@@ -61,7 +62,7 @@ pub async fn inbox_loop(
             backoff = Duration::from_secs(1);
         }
         // ±20 %, so that replicas cut off together do not all come back in the same second.
-        let wait = backoff.mul_f64(rand::Rng::gen_range(&mut rand::thread_rng(), 0.8..=1.2));
+        let wait = backoff.mul_f64(rand::thread_rng().gen_range(0.8..=1.2));
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(wait) => {}

@@ -182,7 +182,8 @@ async fn drain_once(
     cancel: &CancellationToken,
 ) -> Result<()> {
     let claim_ms = claim.lasts.as_millis() as i64;
-    let send_limit = claim.lasts * 3 / 4;
+    // Within twice the SMTP timeout, and before the claim runs out.
+    let send_limit = (claim.lasts * 3 / 4).min(whole_send_limit(mailbox));
     loop {
         if cancel.is_cancelled() {
             return Ok(());
@@ -193,8 +194,7 @@ async fn drain_once(
         else {
             return Ok(());
         };
-        // Within twice the SMTP timeout, and before the claim runs out.
-        let outcome = send_one(transport, &mail, send_limit.min(whole_send_limit(mailbox))).await;
+        let outcome = send_one(transport, &mail, send_limit).await;
         let now = clock.now();
         match outcome {
             Outcome::Sent => {

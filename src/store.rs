@@ -130,6 +130,10 @@ pub struct QueuedMail {
 /// An outbox row as `clerk status` and the fault tests audit it.
 #[derive(Debug, Clone)]
 pub struct OutboxAttempt {
+    /// receipt | invitation | approval | failure-notice | ...
+    pub kind: String,
+    /// Comma-separated, as stored.
+    pub recipients: String,
     pub message_id: String,
     /// pending | sent | failed
     pub state: String,
@@ -589,12 +593,11 @@ impl Store {
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<QueuedMail>> {
-        let rows = sqlx::query(
-            "SELECT id, envelope_from, recipients, message_id, raw, attempts, created_at, \
-                    tell_on_failure, tell_language FROM outbox \
+        let rows = sqlx::query(&format!(
+            "SELECT {QUEUED_MAIL_COLUMNS} FROM outbox \
              WHERE mailbox = $1 AND state = 'pending' AND next_attempt_at_epoch <= $2 \
-             ORDER BY next_attempt_at_epoch, id LIMIT $3",
-        )
+             ORDER BY next_attempt_at_epoch, id LIMIT $3"
+        ))
         .bind(mailbox)
         .bind(now.timestamp())
         .bind(limit)
@@ -623,9 +626,7 @@ impl Store {
         };
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
-            "SELECT id, envelope_from, recipients, message_id, raw, attempts, created_at, \
-                    tell_on_failure, tell_language \
-             FROM outbox WHERE mailbox = $1 AND state = 'pending' \
+            "SELECT {QUEUED_MAIL_COLUMNS} FROM outbox WHERE mailbox = $1 AND state = 'pending' \
              AND next_attempt_at_epoch <= $2 AND claim_until_ms < {db_now} \
              ORDER BY next_attempt_at_epoch, id LIMIT 1{lock}"
         ))
@@ -872,34 +873,39 @@ impl Store {
     /// Every outbox row with its attempts and bytes, oldest first (tests and audits).
     pub async fn outbox_attempts(&self) -> Result<Vec<OutboxAttempt>> {
         let rows = sqlx::query(
-            "SELECT message_id, state, attempts, last_error, raw FROM outbox ORDER BY id",
+            "SELECT kind, recipients, message_id, state, attempts, last_error, raw \
+             FROM outbox ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;
         Ok(rows
             .into_iter()
             .map(|r| OutboxAttempt {
-                message_id: r.get(0),
-                state: r.get(1),
-                attempts: r.get(2),
-                last_error: r.get(3),
-                raw: r.get(4),
+                kind: r.get(0),
+                recipients: r.get(1),
+                message_id: r.get(2),
+                state: r.get(3),
+                attempts: r.get(4),
+                last_error: r.get(5),
+                raw: r.get(6),
             })
             .collect())
     }
 
-    /// All outbox rows as (kind, recipients, message_id, state), oldest first (tests and audits).
+    /// [`Store::outbox_attempts`] as (kind, recipients, message_id, state).
     pub async fn outbox_rows(&self) -> Result<Vec<(String, String, String, String)>> {
-        let rows =
-            sqlx::query("SELECT kind, recipients, message_id, state FROM outbox ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
+        Ok(self
+            .outbox_attempts()
+            .await?
             .into_iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .map(|a| (a.kind, a.recipients, a.message_id, a.state))
             .collect())
     }
 }
+
+/// The columns [`queued_mail`] reads, in its order.
+const QUEUED_MAIL_COLUMNS: &str = "id, envelope_from, recipients, message_id, raw, attempts, \
+     created_at, tell_on_failure, tell_language";
 
 fn queued_mail(r: &sqlx::any::AnyRow) -> QueuedMail {
     QueuedMail {
@@ -1004,7 +1010,8 @@ pub async fn enqueue(tx: &mut Tx, mail: &OutgoingMail, now: DateTime<Utc>) -> Re
 
 /// Whether `err` is a transaction that lost a race with another worker's and may simply be
 /// tried again: a unique key taken meanwhile (23505), a serialization failure (40001) or a
-/// deadlock (40P01) on PostgreSQL; the database busy or locked on SQLite.
+/// deadlock (40P01) on PostgreSQL; the database busy or locked (5, 6, 517) or a unique key
+/// taken (2067) on SQLite.
 pub fn is_write_conflict(err: &anyhow::Error) -> bool {
     err.chain()
         .filter_map(|e| e.downcast_ref::<sqlx::Error>())

@@ -12,7 +12,7 @@ use crate::e2e::{agenda_mail, is_reply_to};
 use crate::support::*;
 
 /// Every form of `account`'s password an honest log could leak.
-fn forms(account: &Account) -> Vec<String> {
+fn password_forms(account: &Account) -> Vec<String> {
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
     vec![
         account.password.clone(),
@@ -42,7 +42,7 @@ async fn a_traced_run_shows_no_password_anywhere() {
     let clerk = new_account("clerk", "example.test");
     let secretary = new_account("secretary", "example.org");
     let daemon = Daemon::start_with(&stack, &clerk, "", &[("CLERK_LOG", "trace")]);
-    let forms = forms(&clerk);
+    let forms = password_forms(&clerk);
 
     let id = format!("secrets-{}@example.org", rand::random::<u32>());
     let raw = agenda_mail(&secretary.address, &clerk.address, &id);
@@ -87,7 +87,7 @@ async fn a_traced_run_shows_no_password_anywhere() {
     )
     .unwrap();
     let refused = check(&daemon.config_path);
-    let forms_of_wrong = self::forms(&wrong);
+    let forms_of_wrong = password_forms(&wrong);
     assert!(refused.contains("failed"), "{refused}");
     found.extend(leaks(
         "check-config, wrong password",

@@ -214,14 +214,6 @@ impl Daemon {
         self.child = Some(child);
     }
 
-    /// Kills the daemon with SIGKILL (no chance to finish anything) and reaps it.
-    pub fn kill9(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
@@ -540,6 +532,7 @@ pub struct PrivateDovecot {
     port_base: u16,
     env: Vec<(String, String)>,
     pub stack: MailStack,
+    pub imaps_port: u16,
     pub lmtp_port: u16,
 }
 
@@ -601,6 +594,7 @@ impl PrivateDovecot {
             ca: dir.path().join("ca.pem"),
         };
         PrivateDovecot {
+            imaps_port: port_base + 993,
             lmtp_port: port_base + 24,
             dir,
             port_base,
@@ -656,5 +650,76 @@ impl Drop for PrivateDovecot {
             .stderr(Stdio::null())
             .status();
         let _ = std::fs::remove_file(self.dir.path().with_extension("mailstack.log"));
+    }
+}
+
+/// `smtp-sink` from the postfix package on a spare loopback port, our own child process,
+/// dumping what it accepts into a directory of its own. It offers no STARTTLS.
+pub struct SmtpSink {
+    pub port: u16,
+    dir: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+impl SmtpSink {
+    pub fn new() -> SmtpSink {
+        let dir = tempfile::tempdir().unwrap();
+        // The sink drops root for the postfix user; it must reach and write its dumps.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let status = Command::new("chown")
+            .args(["postfix", &dir.path().display().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        SmtpSink {
+            port,
+            dir,
+            child: None,
+        }
+    }
+
+    /// Where each accepted transaction is dumped, a file each.
+    pub fn dumps(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// (Re)starts the sink with `behaviour` (smtp-sink options) and waits until it listens.
+    pub fn behave(&mut self, behaviour: &[&str]) {
+        self.stop();
+        let child = Command::new("/usr/sbin/smtp-sink")
+            .args(["-u", "postfix", "-d"])
+            .arg(self.dumps().join("%Y%m%d%H%M%S."))
+            .args(behaviour)
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("16")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start /usr/sbin/smtp-sink (from the postfix package)");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "smtp-sink did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stop();
     }
 }

@@ -8,8 +8,6 @@
 //! stack with its CA logs in, so each refusal is the fault's doing.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::support::*;
 
@@ -95,7 +93,7 @@ fn wrong_hosts_unknown_cas_and_missing_tls_are_refused_before_any_password() {
     let ca = elsewhere.dir.path().join("ca.pem");
     for (security, port) in [
         ("starttls", elsewhere.stack.imap_port),
-        ("tls", elsewhere.stack.imap_port + 850),
+        ("tls", elsewhere.imaps_port),
     ] {
         let (ok, text) = check(
             dir.path(),
@@ -185,22 +183,8 @@ fn wrong_hosts_unknown_cas_and_missing_tls_are_refused_before_any_password() {
     drop(plain);
 
     // An SMTP server without STARTTLS (smtp-sink offers none).
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut sink = Command::new("/usr/sbin/smtp-sink")
-        .args(["-u", "postfix", &format!("127.0.0.1:{port}"), "4"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start /usr/sbin/smtp-sink (from the postfix package)");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "smtp-sink did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut sink = SmtpSink::new();
+    sink.behave(&[]);
     let (ok, text) = check(
         dir.path(),
         &account,
@@ -211,10 +195,9 @@ fn wrong_hosts_unknown_cas_and_missing_tls_are_refused_before_any_password() {
             &account,
             Some(&stack.ca),
         ),
-        &smtp_keys(port, &account, Some(&stack.ca)),
+        &smtp_keys(sink.port, &account, Some(&stack.ca)),
     );
-    let _ = sink.kill();
-    let _ = sink.wait();
+    sink.stop();
     assert!(!ok, "{text}");
     assert!(line(&text, "IMAP").contains("login ok"), "{text}");
     let smtp = line(&text, "SMTP");

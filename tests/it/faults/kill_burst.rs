@@ -74,7 +74,7 @@ async fn a_burst_under_random_kills_is_stored_processed_and_answered_once() {
     let mut kills = 0;
     while kills < KILLS || !sending.is_finished() {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(80..=600))).await;
-        daemon.kill9();
+        daemon.kill_hard();
         kills += 1;
         daemon.restart();
     }

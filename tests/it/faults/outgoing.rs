@@ -11,8 +11,6 @@
 //! the test.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::e2e::agenda_mail;
@@ -20,88 +18,23 @@ use clerk::store::OutboxAttempt;
 
 use crate::support::*;
 
-/// `smtp-sink` from the postfix package, our own child process, dumping what it accepts.
-struct Sink {
-    port: u16,
-    dumps: PathBuf,
-    child: Option<Child>,
-}
-
-impl Sink {
-    fn new(dir: &Path) -> Sink {
-        let dumps = dir.join("dumps");
-        std::fs::create_dir_all(&dumps).unwrap();
-        // The sink drops root for the postfix user; it must be able to write its dumps.
-        let status = Command::new("chown")
-            .args(["postfix", &dumps.display().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        Sink {
-            port,
-            dumps,
-            child: None,
-        }
+/// Every accepted mail as (its Message-ID, what it answers (In-Reply-To), recipients).
+fn received(sink: &SmtpSink) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(sink.dumps()).unwrap() {
+        let raw = std::fs::read(entry.unwrap().path()).unwrap();
+        // A dump of a transaction cut off before its end holds no complete message.
+        let (Some(id), Some(reply_to)) = (header(&raw, "Message-ID"), header(&raw, "In-Reply-To"))
+        else {
+            continue;
+        };
+        out.push((
+            id,
+            reply_to.trim_matches(['<', '>', ' ']).to_string(),
+            header(&raw, "X-Rcpt-Args").unwrap_or_default(),
+        ));
     }
-
-    /// (Re)starts the sink with `behaviour` (smtp-sink options).
-    fn behave(&mut self, behaviour: &[&str]) {
-        self.stop();
-        let child = Command::new("/usr/sbin/smtp-sink")
-            .args(["-u", "postfix", "-d"])
-            .arg(self.dumps.join("%Y%m%d%H%M%S."))
-            .args(behaviour)
-            .arg(format!("127.0.0.1:{}", self.port))
-            .arg("16")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start /usr/sbin/smtp-sink (from the postfix package)");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "smtp-sink did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Every accepted mail as (its Message-ID, what it answers (In-Reply-To), recipients).
-    fn received(&self) -> Vec<(String, String, String)> {
-        let mut out = Vec::new();
-        for entry in std::fs::read_dir(&self.dumps).unwrap() {
-            let raw = std::fs::read(entry.unwrap().path()).unwrap();
-            // A dump of a transaction cut off before its end holds no complete message.
-            let (Some(id), Some(reply_to)) =
-                (header(&raw, "Message-ID"), header(&raw, "In-Reply-To"))
-            else {
-                continue;
-            };
-            out.push((
-                id,
-                reply_to.trim_matches(['<', '>', ' ']).to_string(),
-                header(&raw, "X-Rcpt-Args").unwrap_or_default(),
-            ));
-        }
-        out
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        self.stop();
-    }
+    out
 }
 
 /// The receipt row answering `incoming`, if it is queued yet.
@@ -185,12 +118,7 @@ async fn outgoing_faults_never_give_one_recipient_two_different_mails() {
     let stack = mail_stack();
     let clerk = new_account("clerk", "example.test");
     let secretary = new_account("secretary", "example.org");
-    let dir = tempfile::tempdir().unwrap();
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-    let mut sink = Sink::new(dir.path());
+    let mut sink = SmtpSink::new();
     // 1. Greylisting: every RCPT answered 450.
     sink.behave(&["-r", "RCPT"]);
     let smtp = format!(
@@ -296,7 +224,7 @@ async fn outgoing_faults_never_give_one_recipient_two_different_mails() {
     // What the recipients' server got: for each incoming mail, one Message-ID at most.
     let mut by_incoming: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut copies: BTreeMap<String, usize> = BTreeMap::new();
-    for (id, reply_to, _) in sink.received() {
+    for (id, reply_to, _) in received(&sink) {
         *copies.entry(reply_to.clone()).or_default() += 1;
         by_incoming.entry(reply_to).or_default().insert(id);
     }
